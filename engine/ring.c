@@ -1,0 +1,447 @@
+/*
+ * ring.c - io_uring submission and completion for striped volume requests.
+ *
+ * A request is split at stripe-unit boundaries into segments, one per
+ * member piece.  Segments wait in per-member FIFOs and are issued while the
+ * member has fewer than queue_depth I/Os in flight, so every member keeps
+ * a deep queue and no member starves the others.  Short transfers are
+ * resubmitted for the rest; EAGAIN/EINTR are retried; any other error ends
+ * the segment and is reported once per request with member and offset.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define DELAY_USER_DATA 1ull	/* completions of injected delays; never a pointer */
+
+struct swe_seg_state {
+	struct swe_io *io;
+	struct swe_seg_state *next;
+	unsigned dev;
+	int buf_index;
+	uint64_t dev_offset;
+	char *buf;
+	uint32_t len, done;
+	int result;		/* for injected failures on the done list */
+	struct __kernel_timespec delay;
+};
+
+struct dev_queue {
+	struct swe_seg_state *head, *tail;
+	unsigned inflight;
+};
+
+struct swe_ring {
+	struct io_uring uring;
+	struct swe_volume *vol;
+	struct swe_arena *arena;
+	unsigned qd;
+	bool fixed_files, fixed_bufs, force_async;
+	unsigned pending;	/* requests not yet completed */
+	unsigned in_kernel;	/* segments issued and not reaped */
+	struct swe_seg_state *done_head;	/* finished without the kernel */
+	struct dev_queue q[SWE_MAX_DEVICES];
+};
+
+static int setup_uring(struct swe_ring *r, unsigned entries)
+{
+	struct io_uring_params p;
+	unsigned flags[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			IORING_SETUP_SUBMIT_ALL,
+		IORING_SETUP_SUBMIT_ALL,
+		0,
+	};
+	int err = -EINVAL;
+
+	/* Newest flags first; older kernels answer EINVAL and we step down. */
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = flags[i];
+		err = io_uring_queue_init_params(entries, &r->uring, &p);
+		if (err != -EINVAL)
+			break;
+	}
+	if (err)
+		return swe_fail(err, "io_uring_queue_init(%u entries)", entries);
+	return 0;
+}
+
+int swe_ring_create(struct swe_ring **out, struct swe_volume *vol,
+		    struct swe_arena *arena, const struct swe_ring_opts *opts)
+{
+	struct swe_ring_opts o = opts ? *opts : (struct swe_ring_opts){0};
+	struct swe_ring *r;
+	unsigned entries = 1;
+	int fds[SWE_MAX_DEVICES];
+	int err;
+
+	*out = NULL;
+	if (!o.queue_depth)
+		o.queue_depth = SWE_DEFAULT_QUEUE_DEPTH;
+	if (o.queue_depth > 256)
+		return swe_fail(-EINVAL, "queue depth %u (1..256)", o.queue_depth);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return swe_fail(-ENOMEM, "ring");
+	r->vol = vol;
+	r->arena = arena;
+	r->qd = o.queue_depth;
+	r->force_async = o.force_async;
+	/* room for every member's full queue plus one delay SQE per I/O */
+	while (entries < 2 * o.queue_depth * vol->ndev)
+		entries <<= 1;
+	err = setup_uring(r, entries);
+	if (err) {
+		free(r);
+		return err;
+	}
+	if (o.force_async) {
+		/* One io-wq worker per CPU: more only contend for the cores. */
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		unsigned max_workers[2] = { cpus > 0 ? (unsigned)cpus : 1, 0 };
+
+		io_uring_register_iowq_max_workers(&r->uring, max_workers);
+	}
+	if (!o.no_fixed_files) {
+		for (unsigned i = 0; i < vol->ndev; i++)
+			fds[i] = vol->fds[i];
+		r->fixed_files = io_uring_register_files(&r->uring, fds, vol->ndev) == 0;
+	}
+	if (arena && !o.no_fixed_buffers) {
+		unsigned n;
+		const struct iovec *iov = swe_arena_iovecs(arena, &n);
+
+		/* Fails under a small RLIMIT_MEMLOCK; plain buffers still work. */
+		r->fixed_bufs = io_uring_register_buffers(&r->uring, iov, n) == 0;
+	}
+	*out = r;
+	return 0;
+}
+
+void swe_ring_destroy(struct swe_ring *r)
+{
+	if (!r)
+		return;
+	io_uring_queue_exit(&r->uring);
+	free(r);
+}
+
+unsigned swe_ring_pending(const struct swe_ring *r) { return r->pending; }
+bool swe_ring_fixed_buffers(const struct swe_ring *r) { return r->fixed_bufs; }
+
+static void push_tail(struct dev_queue *q, struct swe_seg_state *s)
+{
+	s->next = NULL;
+	if (q->tail)
+		q->tail->next = s;
+	else
+		q->head = s;
+	q->tail = s;
+}
+
+static void push_head(struct dev_queue *q, struct swe_seg_state *s)
+{
+	s->next = q->head;
+	q->head = s;
+	if (!q->tail)
+		q->tail = s;
+}
+
+static struct swe_seg_state *pop_head(struct dev_queue *q)
+{
+	struct swe_seg_state *s = q->head;
+
+	q->head = s->next;
+	if (!q->head)
+		q->tail = NULL;
+	return s;
+}
+
+static struct io_uring_sqe *get_sqe(struct swe_ring *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->uring);
+
+	if (!sqe) {
+		io_uring_submit(&r->uring);
+		sqe = io_uring_get_sqe(&r->uring);
+	}
+	return sqe;
+}
+
+static void prep_delay(struct swe_ring *r, struct swe_seg_state *s,
+		       uint32_t delay_us)
+{
+	struct io_uring_sqe *sqe = get_sqe(r);
+
+	s->delay.tv_sec = delay_us / 1000000;
+	s->delay.tv_nsec = (long long)(delay_us % 1000000) * 1000;
+	io_uring_prep_timeout(sqe, &s->delay, 0, IORING_TIMEOUT_ETIME_SUCCESS);
+	io_uring_sqe_set_data64(sqe, DELAY_USER_DATA);
+	sqe->flags |= IOSQE_IO_LINK;
+}
+
+static void issue(struct swe_ring *r, struct swe_seg_state *s)
+{
+	struct swe_volume *vol = r->vol;
+	enum swe_op op = s->io->op;
+	struct swe_fault_action act = {0};
+	struct io_uring_sqe *sqe;
+	uint32_t len = s->len - s->done;
+	int fd = r->fixed_files ? (int)s->dev : vol->fds[s->dev];
+
+	swe_ctr_start(&vol->ctr[s->dev]);
+	if (swe_fault_check(vol, s->dev, op, &act)) {
+		if (act.error) {
+			s->result = -act.error;
+			s->next = r->done_head;
+			r->done_head = s;
+			return;
+		}
+		if (act.short_io && len > vol->align)
+			len = len / 2 / vol->align * vol->align;
+		if (act.delay_us)
+			prep_delay(r, s, act.delay_us);
+	}
+	sqe = get_sqe(r);
+	switch (op) {
+	case SWE_FLUSH:
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+		break;
+	case SWE_READ:
+		if (s->buf_index >= 0)
+			io_uring_prep_read_fixed(sqe, fd, s->buf + s->done, len,
+						 s->dev_offset + s->done, s->buf_index);
+		else
+			io_uring_prep_read(sqe, fd, s->buf + s->done, len,
+					   s->dev_offset + s->done);
+		break;
+	case SWE_WRITE:
+		if (s->buf_index >= 0)
+			io_uring_prep_write_fixed(sqe, fd, s->buf + s->done, len,
+						  s->dev_offset + s->done, s->buf_index);
+		else
+			io_uring_prep_write(sqe, fd, s->buf + s->done, len,
+					    s->dev_offset + s->done);
+		break;
+	}
+	if (r->fixed_files)
+		sqe->flags |= IOSQE_FIXED_FILE;
+	if (r->force_async)
+		sqe->flags |= IOSQE_ASYNC;
+	io_uring_sqe_set_data(sqe, s);
+	r->q[s->dev].inflight++;
+	r->in_kernel++;
+}
+
+/* Issue queued segments while members have queue room; then submit. */
+static int pump(struct swe_ring *r)
+{
+	bool queued = false;
+	int ret;
+
+	for (unsigned d = 0; d < r->vol->ndev; d++) {
+		struct dev_queue *q = &r->q[d];
+
+		while (q->head && q->inflight < r->qd) {
+			issue(r, pop_head(q));
+			queued = true;
+		}
+	}
+	if (!queued && !io_uring_sq_ready(&r->uring))
+		return 0;
+	do {
+		ret = io_uring_submit(&r->uring);
+	} while (ret == -EINTR);
+	return ret < 0 ? swe_fail(ret, "io_uring_submit") : 0;
+}
+
+/* A segment is over (err 0 or negative); returns 1 if that ended its request. */
+static int seg_finish(struct swe_ring *r, struct swe_seg_state *s, int err)
+{
+	struct swe_io *io = s->io;
+
+	if (err && !io->result) {
+		io->result = err;
+		io->err_dev = (int)s->dev;
+		io->err_offset = s->dev_offset + s->done;
+	}
+	if (--io->pending)
+		return 0;
+	free(io->segs);
+	io->segs = NULL;
+	r->pending--;
+	if (io->result)
+		swe_fail(io->result, "member %d (%s) at offset %llu", io->err_dev,
+			 r->vol->info[io->err_dev].path,
+			 (unsigned long long)io->err_offset);
+	io->cb(io, io->result);
+	return 1;
+}
+
+static int complete(struct swe_ring *r, struct swe_seg_state *s, int res)
+{
+	enum swe_op op = s->io->op;
+	struct swe_dev_counters *c = &r->vol->ctr[s->dev];
+
+	r->q[s->dev].inflight--;
+	r->in_kernel--;
+	if (res == -EAGAIN || res == -EINTR) {
+		swe_ctr_end(c, op, 0, false);
+		push_head(&r->q[s->dev], s);
+		return 0;
+	}
+	if (op != SWE_FLUSH && res == 0)
+		res = -EIO;	/* no progress: the member ended early */
+	if (res < 0) {
+		swe_ctr_end(c, op, 0, true);
+		return seg_finish(r, s, res);
+	}
+	swe_ctr_end(c, op, op == SWE_FLUSH ? 0 : (uint64_t)res, false);
+	if (op != SWE_FLUSH) {
+		s->done += (uint32_t)res;
+		if (s->done < s->len) {	/* short transfer: issue the rest first */
+			push_head(&r->q[s->dev], s);
+			return 0;
+		}
+	}
+	return seg_finish(r, s, 0);
+}
+
+static int validate(const struct swe_ring *r, const struct swe_io *io)
+{
+	const struct swe_volume *vol = r->vol;
+	uint64_t a = vol->align;
+
+	if (!io->cb)
+		return swe_fail(-EINVAL, "request without a callback");
+	if (io->op == SWE_FLUSH)
+		return 0;
+	if (io->op != SWE_READ && io->op != SWE_WRITE)
+		return swe_fail(-EINVAL, "unknown operation %d", io->op);
+	if (io->op == SWE_WRITE && vol->read_only)
+		return swe_fail(-EROFS, "write to a read-only volume");
+	if (!io->len || io->offset % a || io->len % a ||
+	    (uintptr_t)io->buf % a)
+		return swe_fail(-EINVAL, "offset %llu length %llu buffer %p: not aligned to %llu",
+				(unsigned long long)io->offset,
+				(unsigned long long)io->len, io->buf,
+				(unsigned long long)a);
+	if (io->offset > vol->size || io->len > vol->size - io->offset)
+		return swe_fail(-EINVAL, "offset %llu length %llu beyond the volume (%llu bytes)",
+				(unsigned long long)io->offset,
+				(unsigned long long)io->len,
+				(unsigned long long)vol->size);
+	return 0;
+}
+
+int swe_ring_submit(struct swe_ring *r, struct swe_io *io)
+{
+	struct swe_volume *vol = r->vol;
+	struct swe_seg pieces[64], *seg = pieces;
+	unsigned n;
+	int err = validate(r, io);
+
+	if (err)
+		return err;
+	n = io->op == SWE_FLUSH ? vol->ndev :
+		swe_stripe_split(&vol->stripe, io->offset, io->len, NULL, 0);
+	io->segs = calloc(n, sizeof(*io->segs));
+	if (n > 64)
+		seg = malloc(n * sizeof(*seg));
+	if (!io->segs || !seg) {
+		free(io->segs);
+		if (seg != pieces)
+			free(seg);
+		return swe_fail(-ENOMEM, "request of %u segments", n);
+	}
+	if (io->op == SWE_FLUSH) {
+		for (unsigned i = 0; i < n; i++)
+			seg[i] = (struct swe_seg){ .dev = i };
+	} else {
+		swe_stripe_split(&vol->stripe, io->offset, io->len, seg, n);
+	}
+	io->result = 0;
+	io->err_dev = -1;
+	io->err_offset = 0;
+	io->pending = n;
+	r->pending++;
+	for (unsigned i = 0; i < n; i++) {
+		struct swe_seg_state *s = &io->segs[i];
+
+		s->io = io;
+		s->dev = seg[i].dev;
+		s->dev_offset = seg[i].dev_offset;
+		s->len = seg[i].len;
+		if (io->op != SWE_FLUSH) {
+			s->buf = (char *)io->buf + (seg[i].vol_offset - io->offset);
+			s->buf_index = r->fixed_bufs ?
+				swe_arena_buf_index(r->arena, s->buf, s->len) : -1;
+		}
+		push_tail(&r->q[s->dev], s);
+	}
+	if (seg != pieces)
+		free(seg);
+	return pump(r);
+}
+
+static int reap_done_list(struct swe_ring *r)
+{
+	int completed = 0;
+
+	while (r->done_head) {
+		struct swe_seg_state *s = r->done_head;
+
+		r->done_head = s->next;
+		swe_ctr_end(&r->vol->ctr[s->dev], s->io->op, 0, true);
+		completed += seg_finish(r, s, s->result);
+	}
+	return completed;
+}
+
+int swe_ring_reap(struct swe_ring *r, bool wait)
+{
+	struct io_uring_cqe *cqe;
+	int completed = 0, ret;
+
+	if (!r->pending)
+		return 0;
+	ret = pump(r);
+	if (ret)
+		return ret;
+	completed += reap_done_list(r);
+	if (completed || !r->in_kernel)
+		wait = false;
+	do {
+		ret = wait ? io_uring_submit_and_wait(&r->uring, 1) :
+			     io_uring_get_events(&r->uring);
+	} while (ret == -EINTR);
+	if (ret < 0)
+		return swe_fail(ret, "io_uring_enter");
+	while (io_uring_peek_cqe(&r->uring, &cqe) == 0) {
+		uint64_t data = io_uring_cqe_get_data64(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&r->uring, cqe);
+		if (data == DELAY_USER_DATA)
+			continue;
+		completed += complete(r, (struct swe_seg_state *)(uintptr_t)data, res);
+	}
+	ret = pump(r);
+	return ret ? ret : completed;
+}
+
+int swe_ring_wait_all(struct swe_ring *r)
+{
+	while (r->pending) {
+		int ret = swe_ring_reap(r, true);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,254 @@
+/*
+ * volume.c - open the member devices of a striped volume, learn their sizes
+ * and O_DIRECT alignment, keep per-member counters, flush.
+ *
+ * Image files and block devices are treated alike; block devices are opened
+ * with O_EXCL (unless told not to) so a mounted or otherwise claimed device
+ * is refused by the kernel itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define FALLBACK_ALIGN 4096u
+
+static int probe_alignment(int fd, const char *path, bool blockdev,
+			   uint32_t *offset_align, uint32_t *mem_align)
+{
+	struct statx stx;
+	int ssz;
+
+	*offset_align = 0;
+	*mem_align = 0;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+	    (stx.stx_mask & STATX_DIOALIGN) && stx.stx_dio_offset_align) {
+		*offset_align = stx.stx_dio_offset_align;
+		*mem_align = stx.stx_dio_mem_align;
+	}
+	if (!*offset_align && blockdev) {
+		if (ioctl(fd, BLKSSZGET, &ssz) < 0)
+			return swe_fail(-errno, "%s: BLKSSZGET", path);
+		*offset_align = (uint32_t)ssz;
+	}
+	/* Not reported (older kernels, some filesystems): assume a page. */
+	if (!*offset_align)
+		*offset_align = FALLBACK_ALIGN;
+	if (!*mem_align)
+		*mem_align = *offset_align;
+	return 0;
+}
+
+static int probe_size(int fd, const char *path, const struct stat *st,
+		      uint64_t *size)
+{
+	if (S_ISBLK(st->st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size) < 0)
+			return swe_fail(-errno, "%s: BLKGETSIZE64", path);
+		return 0;
+	}
+	*size = (uint64_t)st->st_size;
+	return 0;
+}
+
+static int open_member(struct swe_volume *vol, unsigned i, const char *path,
+		       const struct swe_volume_opts *o)
+{
+	struct swe_device_info *info = &vol->info[i];
+	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC;
+	struct stat st, other;
+	int fd, err;
+
+	if (stat(path, &st) < 0)
+		return swe_fail(-errno, "member %u (%s)", i, path);
+	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
+		return swe_fail(-EINVAL, "member %u (%s): not a block device or regular file",
+				i, path);
+	if (S_ISBLK(st.st_mode) && !o->no_exclusive)
+		flags |= O_EXCL;
+	for (unsigned j = 0; j < i; j++) {
+		if (fstat(vol->fds[j], &other) < 0)
+			return swe_fail(-errno, "member %u (%s)", j, vol->info[j].path);
+		if (st.st_dev == other.st_dev && st.st_ino == other.st_ino)
+			return swe_fail(-EINVAL, "member %u (%s) is listed twice (also member %u)",
+					i, path, j);
+	}
+	fd = open(path, flags);
+	if (fd < 0)
+		return swe_fail(-errno, "member %u (%s): open O_DIRECT%s", i, path,
+				(flags & O_EXCL) ? "|O_EXCL" : "");
+	vol->fds[i] = fd;
+	info->path = strdup(path);
+	if (!info->path)
+		return swe_fail(-ENOMEM, "member %u (%s)", i, path);
+	info->is_blockdev = S_ISBLK(st.st_mode);
+	err = probe_size(fd, path, &st, &info->size);
+	if (err)
+		return err;
+	return probe_alignment(fd, path, info->is_blockdev, &info->offset_align,
+			       &info->mem_align);
+}
+
+static bool is_pow2(uint64_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+int swe_volume_open(struct swe_volume **out, const char *const *paths,
+		    unsigned ndev, const struct swe_volume_opts *opts)
+{
+	struct swe_volume_opts o = opts ? *opts : (struct swe_volume_opts){0};
+	struct swe_volume *vol;
+	uint64_t per_dev = UINT64_MAX;
+	int err;
+
+	*out = NULL;
+	if (ndev < 1 || ndev > SWE_MAX_DEVICES)
+		return swe_fail(-EINVAL, "%u members (1..%d allowed)", ndev,
+				SWE_MAX_DEVICES);
+	if (!o.stripe_unit)
+		o.stripe_unit = SWE_DEFAULT_STRIPE_UNIT;
+	if (!is_pow2(o.stripe_unit) || o.stripe_unit < FALLBACK_ALIGN)
+		return swe_fail(-EINVAL, "stripe unit %u: must be a power of two >= %u",
+				o.stripe_unit, FALLBACK_ALIGN);
+	vol = calloc(1, sizeof(*vol));
+	if (!vol)
+		return swe_fail(-ENOMEM, "volume");
+	for (unsigned i = 0; i < SWE_MAX_DEVICES; i++)
+		vol->fds[i] = -1;
+	pthread_mutex_init(&vol->fault_lock, NULL);
+	vol->ndev = ndev;
+	vol->read_only = o.read_only;
+	vol->stripe = (struct swe_stripe){ .stripe_unit = o.stripe_unit,
+					   .ndev = ndev,
+					   .data_offset = o.data_offset };
+	vol->align = 512;
+	for (unsigned i = 0; i < ndev; i++) {
+		err = open_member(vol, i, paths[i], &o);
+		if (err)
+			goto fail;
+		if (vol->info[i].offset_align > vol->align)
+			vol->align = vol->info[i].offset_align;
+		if (vol->info[i].mem_align > vol->align)
+			vol->align = vol->info[i].mem_align;
+		if (vol->info[i].size < per_dev)
+			per_dev = vol->info[i].size;
+	}
+	if (o.stripe_unit % vol->align || o.data_offset % vol->align) {
+		err = swe_fail(-EINVAL, "stripe unit %u / data offset %llu not a multiple of the members' alignment %u",
+			       o.stripe_unit, (unsigned long long)o.data_offset, vol->align);
+		goto fail;
+	}
+	if (per_dev < o.data_offset + o.stripe_unit) {
+		err = swe_fail(-ENOSPC, "smallest member holds %llu bytes, below data offset + one stripe unit",
+			       (unsigned long long)per_dev);
+		goto fail;
+	}
+	per_dev = (per_dev - o.data_offset) / o.stripe_unit * o.stripe_unit;
+	vol->size = per_dev * ndev;
+	*out = vol;
+	return 0;
+fail:
+	swe_volume_close(vol);
+	return err;
+}
+
+void swe_volume_close(struct swe_volume *vol)
+{
+	if (!vol)
+		return;
+	for (unsigned i = 0; i < vol->ndev; i++) {
+		if (vol->fds[i] >= 0)
+			close(vol->fds[i]);
+		free((char *)vol->info[i].path);
+	}
+	pthread_mutex_destroy(&vol->fault_lock);
+	free(vol);
+}
+
+unsigned swe_volume_ndev(const struct swe_volume *vol) { return vol->ndev; }
+uint64_t swe_volume_size(const struct swe_volume *vol) { return vol->size; }
+uint32_t swe_volume_align(const struct swe_volume *vol) { return vol->align; }
+
+const struct swe_stripe *swe_volume_stripe(const struct swe_volume *vol)
+{
+	return &vol->stripe;
+}
+
+const struct swe_device_info *swe_volume_device(const struct swe_volume *vol,
+						unsigned dev)
+{
+	return dev < vol->ndev ? &vol->info[dev] : NULL;
+}
+
+int swe_volume_fd(const struct swe_volume *vol, unsigned dev)
+{
+	return dev < vol->ndev ? vol->fds[dev] : -EINVAL;
+}
+
+void swe_volume_stats(const struct swe_volume *vol, unsigned dev,
+		      struct swe_device_stats *st)
+{
+	const struct swe_dev_counters *c = &vol->ctr[dev];
+	uint64_t since = atomic_load(&c->busy_since_ns);
+
+	st->bytes_read = atomic_load(&c->bytes_read);
+	st->bytes_written = atomic_load(&c->bytes_written);
+	st->reads = atomic_load(&c->reads);
+	st->writes = atomic_load(&c->writes);
+	st->flushes = atomic_load(&c->flushes);
+	st->errors = atomic_load(&c->errors);
+	st->inflight = atomic_load(&c->inflight);
+	st->busy_ns = atomic_load(&c->busy_ns);
+	if (st->inflight && since)
+		st->busy_ns += swe_now_ns() - since;
+}
+
+int swe_volume_flush(struct swe_volume *vol)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < vol->ndev; i++) {
+		swe_ctr_start(&vol->ctr[i]);
+		if (fdatasync(vol->fds[i]) < 0 && !err)
+			err = swe_fail(-errno, "member %u (%s): fdatasync", i,
+				       vol->info[i].path);
+		swe_ctr_end(&vol->ctr[i], SWE_FLUSH, 0, err != 0);
+	}
+	return err;
+}
+
+void swe_ctr_start(struct swe_dev_counters *c)
+{
+	if (atomic_fetch_add(&c->inflight, 1) == 0)
+		atomic_store(&c->busy_since_ns, swe_now_ns());
+}
+
+void swe_ctr_end(struct swe_dev_counters *c, enum swe_op op, uint64_t bytes,
+		 bool failed)
+{
+	if (failed)
+		atomic_fetch_add(&c->errors, 1);
+	switch (op) {
+	case SWE_READ:
+		atomic_fetch_add(&c->reads, 1);
+		atomic_fetch_add(&c->bytes_read, bytes);
+		break;
+	case SWE_WRITE:
+		atomic_fetch_add(&c->writes, 1);
+		atomic_fetch_add(&c->bytes_written, bytes);
+		break;
+	case SWE_FLUSH:
+		atomic_fetch_add(&c->flushes, 1);
+		break;
+	}
+	if (atomic_fetch_sub(&c->inflight, 1) == 1)
+		atomic_fetch_add(&c->busy_ns,
+				 swe_now_ns() - atomic_load(&c->busy_since_ns));
+}
