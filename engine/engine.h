@@ -103,6 +103,21 @@ void swe_volume_stats(const struct swe_volume *vol, unsigned dev,
 		      struct swe_device_stats *st);
 /* fdatasync every member, synchronously. */
 int swe_volume_flush(struct swe_volume *vol);
+/*
+ * Change the stripe unit and data offset after open (once the superblock
+ * has been read); recomputes the usable size.
+ */
+int swe_volume_set_layout(struct swe_volume *vol, uint32_t stripe_unit,
+			  uint64_t data_offset);
+/*
+ * Synchronous aligned I/O at an absolute offset of one member, for
+ * superblocks and metadata areas outside the striped data space.
+ */
+int swe_member_pread(struct swe_volume *vol, unsigned dev, void *buf,
+		     size_t len, uint64_t offset);
+int swe_member_pwrite(struct swe_volume *vol, unsigned dev, const void *buf,
+		      size_t len, uint64_t offset);
+int swe_member_flush(struct swe_volume *vol, unsigned dev);
 
 /* ---- fault injection (tests of every layer use this) ------------------ */
 

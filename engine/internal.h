@@ -24,7 +24,7 @@ struct swe_fault_slot {
 struct swe_volume {
 	unsigned ndev;
 	struct swe_stripe stripe;
-	uint64_t size;
+	uint64_t size, min_member;
 	uint32_t align;
 	bool read_only;
 	int fds[SWE_MAX_DEVICES];

@@ -109,14 +109,13 @@ int swe_volume_open(struct swe_volume **out, const char *const *paths,
 	int err;
 
 	*out = NULL;
+	if (!paths)
+		return swe_fail(-EINVAL, "no members");
 	if (ndev < 1 || ndev > SWE_MAX_DEVICES)
 		return swe_fail(-EINVAL, "%u members (1..%d allowed)", ndev,
 				SWE_MAX_DEVICES);
 	if (!o.stripe_unit)
 		o.stripe_unit = SWE_DEFAULT_STRIPE_UNIT;
-	if (!is_pow2(o.stripe_unit) || o.stripe_unit < FALLBACK_ALIGN)
-		return swe_fail(-EINVAL, "stripe unit %u: must be a power of two >= %u",
-				o.stripe_unit, FALLBACK_ALIGN);
 	vol = calloc(1, sizeof(*vol));
 	if (!vol)
 		return swe_fail(-ENOMEM, "volume");
@@ -140,22 +139,113 @@ int swe_volume_open(struct swe_volume **out, const char *const *paths,
 		if (vol->info[i].size < per_dev)
 			per_dev = vol->info[i].size;
 	}
-	if (o.stripe_unit % vol->align || o.data_offset % vol->align) {
-		err = swe_fail(-EINVAL, "stripe unit %u / data offset %llu not a multiple of the members' alignment %u",
-			       o.stripe_unit, (unsigned long long)o.data_offset, vol->align);
+	vol->min_member = per_dev;
+	err = swe_volume_set_layout(vol, o.stripe_unit, o.data_offset);
+	if (err)
 		goto fail;
-	}
-	if (per_dev < o.data_offset + o.stripe_unit) {
-		err = swe_fail(-ENOSPC, "smallest member holds %llu bytes, below data offset + one stripe unit",
-			       (unsigned long long)per_dev);
-		goto fail;
-	}
-	per_dev = (per_dev - o.data_offset) / o.stripe_unit * o.stripe_unit;
-	vol->size = per_dev * ndev;
 	*out = vol;
 	return 0;
 fail:
 	swe_volume_close(vol);
+	return err;
+}
+
+int swe_volume_set_layout(struct swe_volume *vol, uint32_t stripe_unit,
+			  uint64_t data_offset)
+{
+	uint64_t per_dev;
+
+	if (!is_pow2(stripe_unit) || stripe_unit < FALLBACK_ALIGN)
+		return swe_fail(-EINVAL, "stripe unit %u: must be a power of two >= %u",
+				stripe_unit, FALLBACK_ALIGN);
+	if (stripe_unit % vol->align || data_offset % vol->align)
+		return swe_fail(-EINVAL, "stripe unit %u / data offset %llu not a multiple of the members' alignment %u",
+				stripe_unit, (unsigned long long)data_offset, vol->align);
+	if (vol->min_member < data_offset + stripe_unit)
+		return swe_fail(-ENOSPC, "smallest member holds %llu bytes, below data offset %llu + one stripe unit",
+				(unsigned long long)vol->min_member,
+				(unsigned long long)data_offset);
+	per_dev = (vol->min_member - data_offset) / stripe_unit * stripe_unit;
+	vol->stripe = (struct swe_stripe){ .stripe_unit = stripe_unit,
+					   .ndev = vol->ndev,
+					   .data_offset = data_offset };
+	vol->size = per_dev * vol->ndev;
+	return 0;
+}
+
+static int member_check(struct swe_volume *vol, unsigned dev, const void *buf,
+			size_t len, uint64_t offset)
+{
+	if (dev >= vol->ndev || !len || len % vol->align || offset % vol->align ||
+	    (uintptr_t)buf % vol->align)
+		return swe_fail(-EINVAL, "member %u: %zu bytes at %llu not aligned to %u",
+				dev, len, (unsigned long long)offset, vol->align);
+	if (offset > vol->info[dev].size || len > vol->info[dev].size - offset)
+		return swe_fail(-EINVAL, "member %u (%s): %zu bytes at %llu beyond its end",
+				dev, vol->info[dev].path, len, (unsigned long long)offset);
+	return 0;
+}
+
+static int member_rw(struct swe_volume *vol, unsigned dev, void *buf,
+		     size_t len, uint64_t offset, enum swe_op op)
+{
+	struct swe_fault_action act = {0};
+	size_t done = 0;
+	int err = member_check(vol, dev, buf, len, offset);
+
+	if (err)
+		return err;
+	swe_ctr_start(&vol->ctr[dev]);
+	if (swe_fault_check(vol, dev, op, &act) && act.error) {
+		err = swe_fail(-act.error, "member %u (%s) at offset %llu", dev,
+			       vol->info[dev].path, (unsigned long long)offset);
+		goto out;
+	}
+	while (done < len) {
+		ssize_t n = op == SWE_READ ?
+			pread(vol->fds[dev], (char *)buf + done, len - done, (off_t)(offset + done)) :
+			pwrite(vol->fds[dev], (char *)buf + done, len - done, (off_t)(offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = swe_fail(n < 0 ? -errno : -EIO, "member %u (%s) at offset %llu",
+				       dev, vol->info[dev].path,
+				       (unsigned long long)(offset + done));
+			break;
+		}
+		done += (size_t)n;
+	}
+out:
+	swe_ctr_end(&vol->ctr[dev], op, done, err != 0);
+	return err;
+}
+
+int swe_member_pread(struct swe_volume *vol, unsigned dev, void *buf,
+		     size_t len, uint64_t offset)
+{
+	return member_rw(vol, dev, buf, len, offset, SWE_READ);
+}
+
+int swe_member_pwrite(struct swe_volume *vol, unsigned dev, const void *buf,
+		      size_t len, uint64_t offset)
+{
+	if (vol->read_only)
+		return swe_fail(-EROFS, "member %u: read-only volume", dev);
+	return member_rw(vol, dev, (void *)buf, len, offset, SWE_WRITE);
+}
+
+int swe_member_flush(struct swe_volume *vol, unsigned dev)
+{
+	struct swe_fault_action act = {0};
+	int err = 0;
+
+	swe_ctr_start(&vol->ctr[dev]);
+	if (swe_fault_check(vol, dev, SWE_FLUSH, &act) && act.error)
+		err = swe_fail(-act.error, "member %u (%s): flush", dev, vol->info[dev].path);
+	else if (fdatasync(vol->fds[dev]) < 0)
+		err = swe_fail(-errno, "member %u (%s): fdatasync", dev, vol->info[dev].path);
+	swe_ctr_end(&vol->ctr[dev], SWE_FLUSH, 0, err != 0);
 	return err;
 }
 
@@ -215,11 +305,10 @@ int swe_volume_flush(struct swe_volume *vol)
 	int err = 0;
 
 	for (unsigned i = 0; i < vol->ndev; i++) {
-		swe_ctr_start(&vol->ctr[i]);
-		if (fdatasync(vol->fds[i]) < 0 && !err)
-			err = swe_fail(-errno, "member %u (%s): fdatasync", i,
-				       vol->info[i].path);
-		swe_ctr_end(&vol->ctr[i], SWE_FLUSH, 0, err != 0);
+		int e = swe_member_flush(vol, i);
+
+		if (e && !err)
+			err = e;
 	}
 	return err;
 }

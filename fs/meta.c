@@ -1,0 +1,1146 @@
+/*
+ * meta.c - tensor table, metadata log and checkpoints (see meta.h).
+ *
+ * Durability order, decided here only:
+ *   data I/O completes -> [durable: flush all members] -> log records
+ *   written to both mirrors -> [durable: flush mirrors] -> freed blocks
+ *   return to the allocator.
+ * A checkpoint writes the whole table to the slot the log is not using,
+ * then starts a new log generation; records of older generations are
+ * ignored at replay, so a torn checkpoint leaves the previous one valid.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "crc32c.h"
+#include "meta.h"
+
+int64_t sw_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- inode hash ------------------------------------------------------- */
+
+static size_t hslot(const struct sw_meta *m, uint64_t ino)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 20) & (m->hsize - 1);
+}
+
+struct sw_inode *sw_inode_get(struct sw_meta *m, uint64_t ino)
+{
+	struct sw_inode *i;
+
+	for (i = m->htab[hslot(m, ino)]; i; i = i->hnext)
+		if (i->a.ino == ino)
+			return i;
+	return NULL;
+}
+
+static int htab_grow(struct sw_meta *m)
+{
+	size_t nsize = m->hsize ? m->hsize * 2 : 1024;
+	struct sw_inode **nt = calloc(nsize, sizeof(*nt)), **old = m->htab;
+	size_t osize = m->hsize;
+
+	if (!nt)
+		return -ENOMEM;
+	m->htab = nt;
+	m->hsize = nsize;
+	for (size_t s = 0; s < osize; s++) {
+		struct sw_inode *i = old[s], *next;
+
+		for (; i; i = next) {
+			size_t h = hslot(m, i->a.ino);
+
+			next = i->hnext;
+			i->hnext = nt[h];
+			nt[h] = i;
+		}
+	}
+	free(old);
+	return 0;
+}
+
+/* ---- directories ------------------------------------------------------ */
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static int dir_reindex(struct sw_dir *d, size_t nslots)
+{
+	uint32_t *slots = calloc(nslots, sizeof(uint32_t));
+
+	if (!slots)
+		return -ENOMEM;
+	free(d->slots);
+	d->slots = slots;
+	d->nslots = nslots;
+	for (size_t i = 0; i < d->n; i++) {
+		size_t s;
+
+		if (!d->e[i].ino)
+			continue;
+		for (s = name_hash(d->e[i].name) & (nslots - 1); slots[s];
+		     s = (s + 1) & (nslots - 1))
+			;
+		slots[s] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+static void dir_compact(struct sw_dir *d)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->e[i].ino)
+			d->e[j++] = d->e[i];
+		else
+			free(d->e[i].name);
+	}
+	d->n = j;
+}
+
+struct sw_dent *sw_dir_lookup(struct sw_inode *dir, const char *name)
+{
+	struct sw_dir *d = dir->dir;
+
+	if (!d || !d->nslots)
+		return NULL;
+	for (size_t s = name_hash(name) & (d->nslots - 1); d->slots[s];
+	     s = (s + 1) & (d->nslots - 1)) {
+		struct sw_dent *e = &d->e[d->slots[s] - 1];
+
+		if (e->ino && !strcmp(e->name, name))
+			return e;
+	}
+	return NULL;
+}
+
+static int dir_add(struct sw_inode *dir, const char *name, size_t len,
+		   uint64_t ino)
+{
+	struct sw_dir *d = dir->dir;
+	size_t s;
+
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 8;
+		struct sw_dent *ne = realloc(d->e, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		d->e = ne;
+		d->cap = ncap;
+	}
+	if ((d->n + 1) * 2 > d->nslots) {
+		if (d->n > 2 * d->live + 16)
+			dir_compact(d);
+		if (dir_reindex(d, d->nslots ? d->nslots * 2 : 16))
+			return -ENOMEM;
+	}
+	d->e[d->n] = (struct sw_dent){ .name = strndup(name, len), .ino = ino,
+				       .cookie = d->next_cookie++ };
+	if (!d->e[d->n].name)
+		return -ENOMEM;
+	for (s = name_hash(d->e[d->n].name) & (d->nslots - 1); d->slots[s];
+	     s = (s + 1) & (d->nslots - 1))
+		;
+	d->slots[s] = (uint32_t)d->n + 1;
+	d->n++;
+	d->live++;
+	return 0;
+}
+
+static void dir_del(struct sw_inode *dir, struct sw_dent *e)
+{
+	e->ino = 0;
+	dir->dir->live--;
+}
+
+/* ---- extents ---------------------------------------------------------- */
+
+size_t sw_ext_find(const struct sw_inode *ino, uint64_t foff)
+{
+	size_t lo = 0, hi = ino->next;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (ino->ext[mid].foff + ino->ext[mid].len <= foff)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void release_range(struct sw_meta *m, uint64_t voff, uint64_t len)
+{
+	struct sw_free_range *f;
+
+	if (m->replaying || !len)
+		return;
+	if (m->npending_free == m->cap_pending_free) {
+		size_t ncap = m->cap_pending_free ? m->cap_pending_free * 2 : 64;
+
+		f = realloc(m->pending_free, ncap * sizeof(*f));
+		if (!f) {
+			/* leak the space rather than risk reusing it early */
+			fprintf(stderr, "swapfs: out of memory: %llu bytes leaked until remount\n",
+				(unsigned long long)len);
+			return;
+		}
+		m->pending_free = f;
+		m->cap_pending_free = ncap;
+	}
+	m->pending_free[m->npending_free++] = (struct sw_free_range){ voff, len };
+}
+
+static int ext_reserve(struct sw_inode *ino, size_t extra)
+{
+	if (ino->next + extra > ino->extcap) {
+		size_t ncap = ino->extcap ? ino->extcap * 2 : 4;
+		struct sw_ext *ne;
+
+		while (ncap < ino->next + extra)
+			ncap *= 2;
+		ne = realloc(ino->ext, ncap * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		ino->ext = ne;
+		ino->extcap = ncap;
+	}
+	return 0;
+}
+
+/*
+ * Drop mappings of [foff, foff+len).  Parts whose volume range equals keep
+ * (the same blocks being remapped) are not released.
+ */
+static int ext_unmap(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
+		     uint64_t len, const struct sw_ext *keep)
+{
+	uint64_t end = foff + len;
+	size_t i = sw_ext_find(ino, foff);
+
+	if (ext_reserve(ino, 1))
+		return -ENOMEM;
+	while (i < ino->next && ino->ext[i].foff < end) {
+		struct sw_ext *e = &ino->ext[i];
+		uint64_t s = e->foff > foff ? e->foff : foff;
+		uint64_t t = e->foff + e->len < end ? e->foff + e->len : end;
+		uint64_t vs = e->voff + (s - e->foff);
+
+		if (!keep || keep->voff - keep->foff != e->voff - e->foff)
+			release_range(m, vs, t - s);
+		if (s > e->foff && t < e->foff + e->len) {	/* split in two */
+			memmove(e + 2, e + 1, (ino->next - i - 1) * sizeof(*e));
+			e[1] = *e;
+			e[1].foff = t;
+			e[1].voff = e->voff + (t - e->foff);
+			e[1].len = e->foff + e->len - t;
+			e->len = s - e->foff;
+			ino->next++;
+			return 0;
+		}
+		if (s > e->foff) {			/* keep the head */
+			e->len = s - e->foff;
+			i++;
+		} else if (t < e->foff + e->len) {	/* keep the tail */
+			e->voff += t - e->foff;
+			e->len -= t - e->foff;
+			e->foff = t;
+			i++;
+		} else {				/* all of it */
+			memmove(e, e + 1, (ino->next - i - 1) * sizeof(*e));
+			ino->next--;
+		}
+	}
+	return 0;
+}
+
+static bool ext_mergeable(const struct sw_ext *a, const struct sw_ext *b)
+{
+	return a->foff + a->len == b->foff && a->voff + a->len == b->voff &&
+	       a->flags == b->flags && a->logged == b->logged;
+}
+
+static int ext_insert(struct sw_meta *m, struct sw_inode *ino,
+		      const struct sw_ext *x)
+{
+	size_t i;
+	int err = ext_unmap(m, ino, x->foff, x->len, x);
+
+	if (err || (err = ext_reserve(ino, 1)))
+		return err;
+	i = sw_ext_find(ino, x->foff);
+	memmove(&ino->ext[i + 1], &ino->ext[i], (ino->next - i) * sizeof(*x));
+	ino->ext[i] = *x;
+	ino->next++;
+	if (i + 1 < ino->next && ext_mergeable(&ino->ext[i], &ino->ext[i + 1])) {
+		ino->ext[i].len += ino->ext[i + 1].len;
+		memmove(&ino->ext[i + 1], &ino->ext[i + 2],
+			(ino->next - i - 2) * sizeof(*x));
+		ino->next--;
+	}
+	if (i > 0 && ext_mergeable(&ino->ext[i - 1], &ino->ext[i])) {
+		ino->ext[i - 1].len += ino->ext[i].len;
+		memmove(&ino->ext[i], &ino->ext[i + 1], (ino->next - i - 1) * sizeof(*x));
+		ino->next--;
+	}
+	return 0;
+}
+
+int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
+	       uint64_t voff, uint64_t len, uint32_t flags)
+{
+	struct sw_ext x = { foff, voff, len, flags, false };
+	int err = ext_insert(m, ino, &x);
+
+	if (!err)
+		sw_meta_dirty(m, ino);
+	return err;
+}
+
+/* ---- xattrs ------------------------------------------------------------ */
+
+struct sw_xattr *sw_xattr_find(struct sw_inode *ino, const char *name)
+{
+	for (size_t i = 0; i < ino->nxa; i++)
+		if (!strcmp(ino->xa[i].name, name))
+			return &ino->xa[i];
+	return NULL;
+}
+
+static int xattr_set(struct sw_inode *ino, const char *name, size_t nlen,
+		     const void *value, uint32_t vlen)
+{
+	char *n = strndup(name, nlen);
+	void *v = malloc(vlen ? vlen : 1);
+	struct sw_xattr *x;
+
+	if (!n || !v) {
+		free(n);
+		free(v);
+		return -ENOMEM;
+	}
+	memcpy(v, value, vlen);
+	x = sw_xattr_find(ino, n);
+	if (x) {
+		free(n);
+		free(x->value);
+	} else {
+		struct sw_xattr *nx = realloc(ino->xa, (ino->nxa + 1) * sizeof(*nx));
+
+		if (!nx) {
+			free(n);
+			free(v);
+			return -ENOMEM;
+		}
+		ino->xa = nx;
+		x = &ino->xa[ino->nxa++];
+		x->name = n;
+	}
+	x->value = v;
+	x->len = vlen;
+	return 0;
+}
+
+static void xattr_del(struct sw_inode *ino, const char *name, size_t nlen)
+{
+	for (size_t i = 0; i < ino->nxa; i++) {
+		if (strlen(ino->xa[i].name) == nlen && !memcmp(ino->xa[i].name, name, nlen)) {
+			free(ino->xa[i].name);
+			free(ino->xa[i].value);
+			ino->xa[i] = ino->xa[--ino->nxa];
+			return;
+		}
+	}
+}
+
+/* ---- applying records ------------------------------------------------- */
+
+static void dirty_unlink(struct sw_meta *m, struct sw_inode *ino)
+{
+	struct sw_inode **p;
+
+	if (!ino->on_dirty)
+		return;
+	for (p = &m->dirty; *p; p = &(*p)->dirty_next)
+		if (*p == ino) {
+			*p = ino->dirty_next;
+			break;
+		}
+	ino->on_dirty = false;
+}
+
+static void inode_destroy(struct sw_meta *m, struct sw_inode *ino)
+{
+	struct sw_inode **p;
+
+	for (p = &m->htab[hslot(m, ino->a.ino)]; *p; p = &(*p)->hnext)
+		if (*p == ino) {
+			*p = ino->hnext;
+			break;
+		}
+	dirty_unlink(m, ino);
+	for (size_t i = 0; i < ino->next; i++)
+		release_range(m, ino->ext[i].voff, ino->ext[i].len);
+	for (size_t i = 0; i < ino->nxa; i++) {
+		free(ino->xa[i].name);
+		free(ino->xa[i].value);
+	}
+	if (ino->dir) {
+		for (size_t i = 0; i < ino->dir->n; i++)
+			free(ino->dir->e[i].name);
+		free(ino->dir->e);
+		free(ino->dir->slots);
+		free(ino->dir);
+	}
+	free(ino->xa);
+	free(ino->ext);
+	free(ino->symlink);
+	pthread_rwlock_destroy(&ino->rw);
+	free(ino);
+	m->count--;
+}
+
+static int apply_inode(struct sw_meta *m, const struct swf_inode_rec *r)
+{
+	struct sw_inode *ino = sw_inode_get(m, r->ino);
+
+	if (!r->ino)
+		return -EBADMSG;
+	if (!ino) {
+		if (m->count + 1 > m->hsize && htab_grow(m))
+			return -ENOMEM;
+		ino = calloc(1, sizeof(*ino));
+		if (!ino)
+			return -ENOMEM;
+		if (S_ISDIR(r->mode)) {
+			ino->dir = calloc(1, sizeof(*ino->dir));
+			if (!ino->dir) {
+				free(ino);
+				return -ENOMEM;
+			}
+			ino->dir->next_cookie = 3;	/* 1 and 2 are . and .. */
+		}
+		pthread_rwlock_init(&ino->rw, NULL);
+		ino->hnext = m->htab[hslot(m, r->ino)];
+		m->htab[hslot(m, r->ino)] = ino;
+		m->count++;
+		if (r->ino >= m->next_ino)
+			m->next_ino = r->ino + 1;
+	} else if (!!S_ISDIR(r->mode) != !!ino->dir) {
+		return -EBADMSG;
+	}
+	ino->a = *r;
+	return 0;
+}
+
+static int apply(struct sw_meta *m, const struct swf_rec *r)
+{
+	struct sw_inode *ino, *child;
+	struct sw_dent *e;
+	char name[256];
+
+	switch (r->type) {
+	case SWF_R_PAD:
+		return 0;
+	case SWF_R_INODE:
+		return apply_inode(m, &r->u.inode);
+	case SWF_R_INODE_FREE:
+		ino = sw_inode_get(m, r->u.free.ino);
+		if (!ino || ino->a.ino == SW_ROOT_INO)
+			return -EBADMSG;
+		inode_destroy(m, ino);
+		return 0;
+	case SWF_R_DIRENT_ADD:
+	case SWF_R_DIRENT_DEL:
+		ino = sw_inode_get(m, r->u.dirent.parent);
+		if (!ino || !ino->dir || !r->u.dirent.name_len ||
+		    r->u.dirent.name_len > 255 ||
+		    memchr(r->u.dirent.name, '/', r->u.dirent.name_len) ||
+		    memchr(r->u.dirent.name, 0, r->u.dirent.name_len))
+			return -EBADMSG;
+		memcpy(name, r->u.dirent.name, r->u.dirent.name_len);
+		name[r->u.dirent.name_len] = 0;
+		e = sw_dir_lookup(ino, name);
+		if (r->type == SWF_R_DIRENT_DEL) {
+			if (!e)
+				return -EBADMSG;
+			dir_del(ino, e);
+			return 0;
+		}
+		child = sw_inode_get(m, r->u.dirent.ino);
+		if (e || !child)
+			return -EBADMSG;
+		if (child->dir)
+			child->parent = ino->a.ino;
+		return dir_add(ino, name, r->u.dirent.name_len, r->u.dirent.ino);
+	case SWF_R_EXTENT:
+	case SWF_R_UNMAP: {
+		const struct swf_extent_rec *x = &r->u.extent;
+		struct sw_ext ext = { x->file_offset, x->vol_offset, x->len, x->flags, true };
+
+		ino = sw_inode_get(m, x->ino);
+		if (!ino || ino->dir || !x->len || x->file_offset + x->len < x->file_offset ||
+		    (r->type == SWF_R_EXTENT &&
+		     (x->vol_offset % m->sb.alloc_unit || x->len % m->sb.alloc_unit ||
+		      x->vol_offset + x->len > swf_volume_bytes(&m->sb) ||
+		      x->vol_offset + x->len < x->vol_offset)))
+			return -EBADMSG;
+		if (r->type == SWF_R_UNMAP)
+			return ext_unmap(m, ino, x->file_offset, x->len, NULL);
+		return ext_insert(m, ino, &ext);
+	}
+	case SWF_R_XATTR_SET:
+	case SWF_R_XATTR_DEL:
+		ino = sw_inode_get(m, r->u.xattr.ino);
+		if (!ino || !r->u.xattr.name_len || r->u.xattr.name_len > 255 ||
+		    memchr(r->u.xattr.name, 0, r->u.xattr.name_len))
+			return -EBADMSG;
+		if (r->type == SWF_R_XATTR_DEL) {
+			xattr_del(ino, r->u.xattr.name, r->u.xattr.name_len);
+			return 0;
+		}
+		return xattr_set(ino, r->u.xattr.name, r->u.xattr.name_len,
+				 r->u.xattr.value, r->u.xattr.value_len);
+	case SWF_R_SYMLINK:
+		ino = sw_inode_get(m, r->u.symlink.ino);
+		if (!ino || !S_ISLNK(ino->a.mode) || !r->u.symlink.len ||
+		    r->u.symlink.len >= 4096 || memchr(r->u.symlink.target, 0, r->u.symlink.len))
+			return -EBADMSG;
+		free(ino->symlink);
+		ino->symlink = strndup(r->u.symlink.target, r->u.symlink.len);
+		return ino->symlink ? 0 : -ENOMEM;
+	}
+	return -EBADMSG;
+}
+
+/* ---- the log ---------------------------------------------------------- */
+
+static int lbuf_reserve(struct sw_meta *m, size_t extra)
+{
+	size_t need = m->llen + extra + 2 * SWF_BLOCK, ncap;
+	uint8_t *nb;
+
+	if (need <= m->lcap)
+		return 0;
+	ncap = m->lcap ? m->lcap : 64 << 10;
+	while (ncap < need)
+		ncap *= 2;
+	if (posix_memalign((void **)&nb, SWF_BLOCK, ncap))
+		return -ENOMEM;
+	memcpy(nb, m->lbuf, m->llen);
+	free(m->lbuf);
+	m->lbuf = nb;
+	m->lcap = ncap;
+	return 0;
+}
+
+static int log_append(struct sw_meta *m, struct swf_rec *rec)
+{
+	int n, err = lbuf_reserve(m, SWF_REC_HDR + SWF_REC_MAX_PAYLOAD + 8);
+
+	if (err)
+		return err;
+	rec->generation = m->gen;
+	rec->seq = ++m->seq;
+	n = swf_rec_encode(rec, m->lbuf + m->llen, m->lcap - m->llen);
+	if (n < 0) {
+		m->seq--;
+		return n;
+	}
+	m->llen += (size_t)n;
+	return 0;
+}
+
+int sw_meta_emit(struct sw_meta *m, struct swf_rec *rec)
+{
+	int err;
+
+	if (m->read_only)
+		return -EROFS;
+	err = apply(m, rec);
+	if (err)
+		return err == -EBADMSG ? -EINVAL : err;
+	return log_append(m, rec);
+}
+
+void sw_meta_dirty(struct sw_meta *m, struct sw_inode *ino)
+{
+	ino->attr_dirty = true;
+	if (!ino->on_dirty) {
+		ino->on_dirty = true;
+		ino->dirty_next = m->dirty;
+		m->dirty = ino;
+	}
+}
+
+bool sw_meta_pending(const struct sw_meta *m)
+{
+	return m->llen || m->dirty;
+}
+
+static int inode_rec(struct sw_meta *m, struct sw_inode *ino, uint16_t flags)
+{
+	struct swf_rec r = { .type = SWF_R_INODE, .flags = flags, .u.inode = ino->a };
+
+	return log_append(m, &r);
+}
+
+/* Records for dirty inodes: unlogged extents first, then attributes. */
+static int flush_dirty(struct sw_meta *m)
+{
+	int err;
+
+	while (m->dirty) {
+		struct sw_inode *ino = m->dirty;
+
+		for (size_t i = 0; i < ino->next; i++) {
+			struct sw_ext *e = &ino->ext[i];
+			struct swf_rec r = { .type = SWF_R_EXTENT, .flags = SWF_RF_CONT,
+				.u.extent = { ino->a.ino, e->foff, e->voff, e->len, e->flags } };
+
+			if (e->logged)
+				continue;
+			if ((err = log_append(m, &r)))
+				return err;
+			e->logged = true;
+		}
+		if ((err = inode_rec(m, ino, 0)))
+			return err;
+		ino->attr_dirty = false;
+		ino->on_dirty = false;
+		m->dirty = ino->dirty_next;
+	}
+	/* merge extents that became alike now that all are logged */
+	return 0;
+}
+
+static void release_pending_free(struct sw_meta *m)
+{
+	for (size_t i = 0; i < m->npending_free; i++) {
+		uint64_t u = m->sb.alloc_unit;
+		struct sw_free_range *f = &m->pending_free[i];
+
+		if (sw_alloc_free(&m->alloc, f->voff / u, f->len / u))
+			fprintf(stderr, "swapfs: internal: freeing free space at %llu+%llu\n",
+				(unsigned long long)f->voff, (unsigned long long)f->len);
+	}
+	m->npending_free = 0;
+}
+
+static int flush_members(struct sw_meta *m, unsigned n)
+{
+	for (unsigned d = 0; d < n; d++) {
+		int err = swe_member_flush(m->vol, d);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Pad the pending records to a block boundary with a PAD record. */
+static int log_pad(struct sw_meta *m)
+{
+	size_t rem = (SWF_BLOCK - m->llen % SWF_BLOCK) % SWF_BLOCK;
+	struct swf_rec pad = { .type = SWF_R_PAD };
+	int n;
+
+	if (!rem)
+		return 0;
+	if (rem < SWF_REC_HDR)
+		rem += SWF_BLOCK;	/* too small for a header: pad through the next block */
+	pad.generation = m->gen;
+	pad.seq = ++m->seq;
+	n = swf_rec_encode(&pad, m->lbuf + m->llen, rem);
+	if (n < 0)
+		return n;
+	m->llen += (size_t)n;
+	return 0;
+}
+
+int sw_meta_commit(struct sw_meta *m, bool durable)
+{
+	int err;
+
+	if (m->read_only)
+		return 0;
+	if ((err = flush_dirty(m)))
+		return err;
+	if (!m->llen) {
+		if (durable && (err = swe_volume_flush(m->vol)))
+			return err;
+		release_pending_free(m);
+		return 0;
+	}
+	if ((err = log_pad(m)))
+		return err;
+	if (m->head + m->llen > m->sb.log_size)
+		return sw_meta_checkpoint(m);
+	if (durable && (err = swe_volume_flush(m->vol)))
+		return err;
+	for (unsigned d = 0; d < m->nmirror; d++) {
+		err = swe_member_pwrite(m->vol, d, m->lbuf, m->llen,
+					m->sb.log_offset + m->head);
+		if (err)
+			return err;
+	}
+	if (durable && (err = flush_members(m, m->nmirror)))
+		return err;
+	m->head += m->llen;
+	m->llen = 0;
+	m->commits++;
+	release_pending_free(m);
+	return 0;
+}
+
+/* ---- checkpoints ------------------------------------------------------- */
+
+struct cbuf {
+	uint8_t *p;
+	size_t len, cap, limit;
+};
+
+static int cbuf_rec(struct cbuf *b, struct swf_rec *r)
+{
+	int n;
+
+	if (b->cap - b->len < SWF_REC_HDR + SWF_REC_MAX_PAYLOAD + 8) {
+		size_t ncap = b->cap * 2;
+		uint8_t *np;
+
+		if (posix_memalign((void **)&np, SWF_BLOCK, ncap))
+			return -ENOMEM;
+		memcpy(np, b->p, b->len);
+		free(b->p);
+		b->p = np;
+		b->cap = ncap;
+	}
+	n = swf_rec_encode(r, b->p + b->len, b->cap - b->len);
+	if (n < 0)
+		return n;
+	b->len += (size_t)n;
+	return b->len > b->limit ? -ENOSPC : 0;
+}
+
+static int ckpt_inode(struct cbuf *b, struct sw_inode *ino)
+{
+	struct swf_rec r = { .type = SWF_R_INODE, .u.inode = ino->a };
+	int err = cbuf_rec(b, &r);
+
+	for (size_t i = 0; !err && i < ino->next; i++) {
+		struct sw_ext *e = &ino->ext[i];
+
+		r = (struct swf_rec){ .type = SWF_R_EXTENT,
+			.u.extent = { ino->a.ino, e->foff, e->voff, e->len, e->flags } };
+		err = cbuf_rec(b, &r);
+	}
+	for (size_t i = 0; !err && i < ino->nxa; i++) {
+		r = (struct swf_rec){ .type = SWF_R_XATTR_SET,
+			.u.xattr = { ino->a.ino, ino->xa[i].name, (uint16_t)strlen(ino->xa[i].name),
+				     ino->xa[i].value, ino->xa[i].len } };
+		err = cbuf_rec(b, &r);
+	}
+	if (!err && ino->symlink) {
+		r = (struct swf_rec){ .type = SWF_R_SYMLINK,
+			.u.symlink = { ino->a.ino, ino->symlink, (uint32_t)strlen(ino->symlink) } };
+		err = cbuf_rec(b, &r);
+	}
+	return err;
+}
+
+
+/*
+ * Every non-directory inode first (once, whatever its link count; open
+ * unlinked files included), then directories breadth-first from the root
+ * so each directory exists before the entries that name it.
+ */
+static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
+{
+	struct sw_inode **queue = malloc((m->count + 1) * sizeof(*queue));
+	size_t qh = 0, qt = 0;
+	int err = 0;
+
+	if (!queue)
+		return -ENOMEM;
+	for (size_t s = 0; s < m->hsize && !err; s++)
+		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext)
+			if (!i->dir)
+				err = ckpt_inode(b, i);
+	queue[qt++] = sw_inode_get(m, SW_ROOT_INO);
+	if (!err)
+		err = ckpt_inode(b, queue[0]);
+	while (qh < qt && !err) {
+		struct sw_inode *d = queue[qh++];
+
+		for (size_t k = 0; k < d->dir->n && !err; k++) {
+			struct sw_dent *e = &d->dir->e[k];
+			struct sw_inode *c;
+			struct swf_rec r;
+
+			if (!e->ino)
+				continue;
+			c = sw_inode_get(m, e->ino);
+			if (c->dir && qt <= m->count) {
+				queue[qt++] = c;
+				err = ckpt_inode(b, c);
+			}
+			r = (struct swf_rec){ .type = SWF_R_DIRENT_ADD,
+				.u.dirent = { d->a.ino, e->ino, e->name, (uint16_t)strlen(e->name) } };
+			if (!err)
+				err = cbuf_rec(b, &r);
+		}
+	}
+	free(queue);
+	return err;
+}
+
+static uint64_t ckpt_slot_offset(const struct swf_super *sb, uint32_t gen)
+{
+	return sb->meta_offset + (gen % 2) * sb->ckpt_size;
+}
+
+/* Write the whole table as generation gen into its slot on every mirror. */
+static int ckpt_write(struct swe_volume *vol, const struct swf_super *sb,
+		      unsigned nmirror, struct cbuf *b, uint32_t gen,
+		      uint64_t seq, uint64_t next_ino)
+{
+	struct swf_ckpt c = { .generation = gen, .seq = seq, .next_ino = next_ino,
+			      .body_len = b->len - SWF_BLOCK };
+	size_t total = (b->len + SWF_BLOCK - 1) / SWF_BLOCK * SWF_BLOCK;
+	int err;
+
+	memset(b->p + b->len, 0, total - b->len);
+	c.body_crc = crc32c(0, b->p + SWF_BLOCK, c.body_len);
+	memset(b->p, 0, SWF_BLOCK);
+	swf_ckpt_encode(&c, b->p);
+	for (unsigned d = 0; d < nmirror; d++) {
+		err = swe_member_pwrite(vol, d, b->p, total, ckpt_slot_offset(sb, gen));
+		if (err)
+			return err;
+	}
+	for (unsigned d = 0; d < nmirror; d++)
+		if ((err = swe_member_flush(vol, d)))
+			return err;
+	return 0;
+}
+
+static int cbuf_init(struct cbuf *b, uint64_t limit)
+{
+	b->cap = 1 << 20;
+	b->len = SWF_BLOCK;	/* header block first */
+	b->limit = limit;
+	return posix_memalign((void **)&b->p, SWF_BLOCK, b->cap) ? -ENOMEM : 0;
+}
+
+int sw_meta_checkpoint(struct sw_meta *m)
+{
+	struct cbuf b;
+	int err;
+
+	if (m->read_only)
+		return 0;
+	if ((err = cbuf_init(&b, m->sb.ckpt_size)))
+		return err;
+	/* unlogged extents are part of the table: their data must be durable first */
+	err = swe_volume_flush(m->vol);
+	if (!err)
+		err = ckpt_serialize(m, &b);
+	if (!err)
+		err = ckpt_write(m->vol, &m->sb, m->nmirror, &b, m->gen + 1, m->seq,
+				 m->next_ino);
+	free(b.p);
+	if (err)
+		return err;
+	m->gen++;
+	m->head = 0;
+	m->llen = 0;
+	m->checkpoints++;
+	while (m->dirty) {
+		m->dirty->on_dirty = false;
+		m->dirty->attr_dirty = false;
+		m->dirty = m->dirty->dirty_next;
+	}
+	for (size_t s = 0; s < m->hsize; s++)
+		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext)
+			for (size_t k = 0; k < i->next; k++)
+				i->ext[k].logged = true;
+	release_pending_free(m);
+	return 0;
+}
+
+/* ---- load -------------------------------------------------------------- */
+
+static int meta_init(struct sw_meta *m, struct swe_volume *vol,
+		     const struct swf_super *sb, bool read_only)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+	m->vol = vol;
+	m->sb = *sb;
+	m->read_only = read_only;
+	m->nmirror = sb->dev_count < SWF_MIRRORS ? sb->dev_count : SWF_MIRRORS;
+	m->next_ino = SW_ROOT_INO + 1;
+	return htab_grow(m);
+}
+
+/* Read a checkpoint slot of one mirror; returns 0 and fills c and *body. */
+static int ckpt_read(struct sw_meta *m, unsigned dev, unsigned slot,
+		     struct swf_ckpt *c, uint8_t **body)
+{
+	uint64_t off = m->sb.meta_offset + slot * m->sb.ckpt_size;
+	uint8_t *p;
+	size_t total;
+	int err;
+
+	*body = NULL;
+	if (posix_memalign((void **)&p, SWF_BLOCK, SWF_BLOCK))
+		return -ENOMEM;
+	err = swe_member_pread(m->vol, dev, p, SWF_BLOCK, off);
+	if (!err)
+		err = swf_ckpt_decode(c, p);
+	free(p);
+	if (err)
+		return err;
+	if (c->body_len > m->sb.ckpt_size - SWF_BLOCK || c->generation % 2 != slot)
+		return -EBADMSG;
+	total = (c->body_len + SWF_BLOCK - 1) / SWF_BLOCK * SWF_BLOCK;
+	if (posix_memalign((void **)&p, SWF_BLOCK, total + SWF_BLOCK))
+		return -ENOMEM;
+	err = total ? swe_member_pread(m->vol, dev, p, total, off + SWF_BLOCK) : 0;
+	if (!err && crc32c(0, p, c->body_len) != c->body_crc)
+		err = -EBADMSG;
+	if (err) {
+		free(p);
+		return err;
+	}
+	*body = p;
+	return 0;
+}
+
+static int apply_all(struct sw_meta *m, const uint8_t *p, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		struct swf_rec r;
+		int n = swf_rec_decode(&r, p + pos, len - pos);
+
+		if (n <= 0)
+			return n ? n : -EBADMSG;
+		if (apply(m, &r))
+			return -EBADMSG;
+		pos += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Replay the log of one mirror from its start: records of the current
+ * generation with consecutive sequence numbers, applied a transaction at a
+ * time.  Returns the bytes consumed, rounded up to a block (the new head).
+ */
+static int64_t replay(struct sw_meta *m, const uint8_t *log, size_t len,
+		      bool dry_run, uint64_t *records)
+{
+	size_t pos = 0, group_start = 0;
+	uint64_t seq = m->seq, group_seq = m->seq;
+
+	*records = 0;
+	while (pos < len) {
+		struct swf_rec r;
+		int n = swf_rec_decode(&r, log + pos, len - pos);
+
+		if (n <= 0 || r.generation != m->gen || r.seq != seq + 1)
+			break;
+		seq = r.seq;
+		pos += (size_t)n;
+		if (r.flags & SWF_RF_CONT)
+			continue;
+		/* a complete transaction: [group_start, pos) */
+		for (size_t q = group_start; !dry_run && q < pos;) {
+			struct swf_rec g;
+			int k = swf_rec_decode(&g, log + q, pos - q);
+
+			if (k <= 0 || apply(m, &g))
+				return -EBADMSG;
+			q += (size_t)k;
+			(*records)++;
+		}
+		group_start = pos;
+		group_seq = seq;
+	}
+	if (!dry_run)
+		m->seq = group_seq;
+	return (int64_t)((group_start + SWF_BLOCK - 1) / SWF_BLOCK * SWF_BLOCK);
+}
+
+static int rebuild_alloc(struct sw_meta *m)
+{
+	uint64_t row = (uint64_t)m->sb.stripe_unit * m->sb.dev_count;
+	int err = sw_alloc_init(&m->alloc, swf_volume_bytes(&m->sb), m->sb.alloc_unit, row);
+
+	for (size_t s = 0; s < m->hsize && !err; s++)
+		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext)
+			for (size_t k = 0; k < i->next && !err; k++)
+				err = sw_alloc_mark(&m->alloc, i->ext[k].voff / m->sb.alloc_unit,
+						    i->ext[k].len / m->sb.alloc_unit);
+	return err == -EEXIST ? -EUCLEAN : err;
+}
+
+int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
+		 const struct swf_super *sb, bool read_only)
+{
+	struct swf_ckpt best = {0}, c;
+	uint8_t *best_body = NULL, *body, *log = NULL;
+	int64_t best_head = -1;
+	uint64_t records;
+	unsigned best_dev = 0;
+	int err = meta_init(m, vol, sb, read_only);
+
+	if (err)
+		return err;
+	/* newest valid checkpoint over both slots of every mirror */
+	for (unsigned d = 0; d < m->nmirror; d++)
+		for (unsigned slot = 0; slot < 2; slot++) {
+			if (ckpt_read(m, d, slot, &c, &body))
+				continue;
+			if (!best_body || c.generation > best.generation) {
+				free(best_body);
+				best = c;
+				best_body = body;
+			} else {
+				free(body);
+			}
+		}
+	if (!best_body) {
+		err = -EUCLEAN;
+		goto out;
+	}
+	m->gen = best.generation;
+	m->seq = best.seq;
+	m->next_ino = best.next_ino;
+	m->replaying = true;
+	err = apply_all(m, best_body, best.body_len);
+	if (err || !sw_inode_get(m, SW_ROOT_INO) || !sw_inode_get(m, SW_ROOT_INO)->dir) {
+		err = -EUCLEAN;
+		goto out;
+	}
+	/* the mirror whose log holds the longest valid prefix wins */
+	if (posix_memalign((void **)&log, SWF_BLOCK, m->sb.log_size)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (unsigned d = 0; d < m->nmirror; d++) {
+		int64_t head;
+
+		if (swe_member_pread(vol, d, log, m->sb.log_size, m->sb.log_offset))
+			continue;
+		head = replay(m, log, m->sb.log_size, true, &records);
+		if (head > best_head) {
+			best_head = head;
+			best_dev = d;
+		}
+	}
+	if (best_head > 0) {
+		err = swe_member_pread(vol, best_dev, log, m->sb.log_size, m->sb.log_offset);
+		if (!err && replay(m, log, m->sb.log_size, false, &records) < 0)
+			err = -EUCLEAN;
+		if (err)
+			goto out;
+		m->records_replayed = records;
+	}
+	m->replaying = false;
+	m->head = best_head > 0 ? (uint64_t)best_head : 0;
+	err = rebuild_alloc(m);
+	/* start a clean generation so no torn tail can be mistaken for new records */
+	if (!err && !read_only && best_head > 0)
+		err = sw_meta_checkpoint(m);
+out:
+	m->replaying = false;
+	free(best_body);
+	free(log);
+	if (err)
+		sw_meta_close(m);
+	return err;
+}
+
+void sw_meta_close(struct sw_meta *m)
+{
+	m->replaying = true;	/* tearing down: nothing to release */
+	for (size_t s = 0; s < m->hsize; s++)
+		while (m->htab[s])
+			inode_destroy(m, m->htab[s]);
+	free(m->htab);
+	m->htab = NULL;
+	m->hsize = 0;
+	free(m->lbuf);
+	m->lbuf = NULL;
+	free(m->pending_free);
+	m->pending_free = NULL;
+	sw_alloc_destroy(&m->alloc);
+	pthread_mutex_destroy(&m->lock);
+}
+
+int sw_meta_format(struct swe_volume *vol, const struct swf_super *sb,
+		   uint32_t root_uid, uint32_t root_gid)
+{
+	struct sw_meta m;
+	struct cbuf b = {0};
+	int64_t now = sw_now_ns();
+	struct swf_rec root = { .type = SWF_R_INODE, .u.inode = {
+		.ino = SW_ROOT_INO, .mode = S_IFDIR | 0755, .uid = root_uid,
+		.gid = root_gid, .nlink = 2, .atime_ns = now, .mtime_ns = now,
+		.ctime_ns = now } };
+	int err = meta_init(&m, vol, sb, false);
+	uint8_t *zero = NULL;
+
+	if (err)
+		return err;
+	err = apply(&m, &root);
+	if (!err)
+		err = cbuf_init(&b, sb->ckpt_size);
+	if (!err)
+		err = ckpt_serialize(&m, &b);
+	/* generation 1 lives in slot B; slot A and the log start zeroed */
+	if (!err)
+		err = ckpt_write(vol, sb, m.nmirror, &b, 1, 0, m.next_ino);
+	if (!err && posix_memalign((void **)&zero, SWF_BLOCK, SWF_BLOCK * 4))
+		err = -ENOMEM;
+	if (!err)
+		memset(zero, 0, SWF_BLOCK * 4);
+	for (unsigned d = 0; d < m.nmirror && !err; d++) {
+		err = swe_member_pwrite(vol, d, zero, SWF_BLOCK, sb->meta_offset);
+		if (!err)
+			err = swe_member_pwrite(vol, d, zero, SWF_BLOCK * 4, sb->log_offset);
+		if (!err)
+			err = swe_member_flush(vol, d);
+	}
+	free(zero);
+	free(b.p);
+	sw_meta_close(&m);
+	return err;
+}
+
+uint64_t sw_meta_used_bytes(const struct sw_meta *m)
+{
+	return (m->alloc.nunits - m->alloc.nfree) * (uint64_t)m->alloc.unit;
+}

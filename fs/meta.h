@@ -1,0 +1,129 @@
+/*
+ * meta.h - the in-memory tensor table (inodes, directories, extents,
+ * xattrs) and its durable form: a checksummed metadata log mirrored on
+ * members 0 and 1, plus A/B checkpoints of the whole table.
+ *
+ * Every change is a record (format.h).  Namespace changes are appended to
+ * the log buffer as they happen; data-path changes (new extents, size,
+ * times) are kept as dirty state and written as records at commit, after
+ * the data they describe, so the log never points at bytes that were not
+ * written.  Blocks freed by a record are reused only after that record is
+ * committed.  All functions except the sw_meta_load/close pair expect the
+ * caller to hold m->lock.
+ */
+#ifndef SWAPFS_META_H
+#define SWAPFS_META_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "format.h"
+
+#define SW_ROOT_INO 1ull
+
+struct sw_ext {
+	uint64_t foff, voff, len;
+	uint32_t flags;		/* SWF_EXT_UNWRITTEN */
+	bool logged;		/* already described by a committed-order record */
+};
+
+struct sw_xattr {
+	char *name;
+	void *value;
+	uint32_t len;
+};
+
+struct sw_dent {
+	char *name;
+	uint64_t ino;		/* 0: deleted (tombstone until compaction) */
+	uint64_t cookie;	/* readdir offset, stable while mounted */
+};
+
+struct sw_dir {
+	struct sw_dent *e;
+	size_t n, cap, live;
+	uint64_t next_cookie;
+	uint32_t *slots;	/* open-addressing index into e: i + 1, 0 empty */
+	size_t nslots;
+};
+
+struct sw_inode {
+	struct swf_inode_rec a;
+	struct sw_ext *ext;
+	size_t next, extcap;
+	struct sw_xattr *xa;
+	size_t nxa;
+	char *symlink;
+	struct sw_dir *dir;
+	uint64_t parent;	/* directories: the containing directory */
+	uint64_t nlookup;	/* kernel references (FUSE lookup count) */
+	uint32_t nopen;
+	bool attr_dirty, on_dirty;
+	struct sw_inode *dirty_next, *hnext;
+	pthread_rwlock_t rw;	/* data path: readers share, writers exclude */
+};
+
+struct sw_free_range { uint64_t voff, len; };
+
+struct sw_meta {
+	pthread_mutex_t lock;
+	struct swe_volume *vol;
+	struct swf_super sb;
+	struct sw_alloc alloc;
+	unsigned nmirror;
+	bool read_only;
+	/* table */
+	struct sw_inode **htab;
+	size_t hsize, count;
+	uint64_t next_ino;
+	struct sw_inode *dirty;
+	/* log */
+	uint32_t gen;
+	uint64_t seq;
+	uint64_t head;		/* committed bytes of the on-disk log */
+	uint8_t *lbuf;		/* pending records, block aligned buffer */
+	size_t llen, lcap;
+	/* blocks freed by records not yet committed */
+	struct sw_free_range *pending_free;
+	size_t npending_free, cap_pending_free;
+	bool replaying;
+	/* counters */
+	uint64_t commits, checkpoints, records_replayed;
+};
+
+/* Open: newest valid checkpoint + replay of the log; rebuilds the allocator. */
+int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
+		 const struct swf_super *sb, bool read_only);
+void sw_meta_close(struct sw_meta *m);
+/* Write a fresh table holding only the root directory (mkswapfs). */
+int sw_meta_format(struct swe_volume *vol, const struct swf_super *sb,
+		   uint32_t root_uid, uint32_t root_gid);
+
+struct sw_inode *sw_inode_get(struct sw_meta *m, uint64_t ino);
+/* Append rec to the log (pending) and apply it to the table. */
+int sw_meta_emit(struct sw_meta *m, struct swf_rec *rec);
+/* Mark attributes changed; written as an INODE record at the next commit. */
+void sw_meta_dirty(struct sw_meta *m, struct sw_inode *ino);
+/*
+ * Write pending records.  durable: flush all members first (data before
+ * the records that describe it) and the mirrors after.
+ */
+int sw_meta_commit(struct sw_meta *m, bool durable);
+int sw_meta_checkpoint(struct sw_meta *m);
+bool sw_meta_pending(const struct sw_meta *m);
+
+/* ---- table helpers ---------------------------------------------------- */
+struct sw_dent *sw_dir_lookup(struct sw_inode *dir, const char *name);
+/* Index of the first extent ending after foff (ino->next if none). */
+size_t sw_ext_find(const struct sw_inode *ino, uint64_t foff);
+/* Map [foff, foff+len) -> voff in memory (unlogged), merging neighbours. */
+int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
+	       uint64_t voff, uint64_t len, uint32_t flags);
+struct sw_xattr *sw_xattr_find(struct sw_inode *ino, const char *name);
+int64_t sw_now_ns(void);
+uint64_t sw_meta_used_bytes(const struct sw_meta *m);
+
+#endif
