@@ -1,0 +1,362 @@
+/*
+ * main.c - the swapfs daemon: command line, opening and checking the
+ * members, loading the table, mounting, the background commit, and the
+ * final checkpoint at unmount.
+ *
+ *   swapfs [-f] [-o OPTIONS] DEVICE[:DEVICE...] MOUNTPOINT
+ *
+ * Without -f it returns once the mount is ready (fuse_daemonize after the
+ * mount), so scripts can use the mountpoint as soon as it exits 0.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsvol.h"
+#include "swapfs.h"
+#include "util.h"
+
+struct cli {
+	char *devices;
+	char *staging;
+	unsigned qd;
+	double commit_interval;
+	double attr_timeout;
+	int read_only;
+	int show_help, show_version;
+};
+
+enum { KEY_HELP, KEY_VERSION, KEY_RO };
+
+#define CLI_OPT(t, p) { t, offsetof(struct cli, p), 1 }
+static const struct fuse_opt cli_spec[] = {
+	CLI_OPT("qd=%u", qd),
+	CLI_OPT("staging=%s", staging),
+	CLI_OPT("commit=%lf", commit_interval),
+	CLI_OPT("attr_timeout=%lf", attr_timeout),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_END
+};
+
+static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct cli *c = data;
+
+	(void)outargs;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!c->devices) {
+			c->devices = strdup(arg);
+			return 0;
+		}
+		return 1;	/* the mountpoint, for fuse_parse_cmdline */
+	case KEY_RO:
+		c->read_only = 1;
+		return 1;	/* the kernel needs it too */
+	case KEY_HELP:
+		c->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->show_version = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static void usage(void)
+{
+	printf(
+"Usage: swapfs [-f] [-o OPTIONS] DEVICE[:DEVICE...] MOUNTPOINT\n"
+"\n"
+"Mount the swapfs formatted by mkswapfs on DEVICEs (block devices or image\n"
+"files, colon-separated, in member order) at MOUNTPOINT.  Without -f the\n"
+"command returns once the filesystem is mounted.  Unmount with umount or\n"
+"fusermount3 -u; the daemon then writes a checkpoint and exits 0.\n"
+"\n"
+"swapfs options:\n"
+"  -o qd=N                requests in flight per member and I/O thread (default 32)\n"
+"  -o staging=SIZE        memory for registered I/O buffers (default 64M)\n"
+"  -o commit=SECONDS      interval of the background metadata commit (default 1)\n"
+"  -o attr_timeout=SECS   kernel attribute/entry cache time (default 1)\n"
+"  -o ro                  mount read-only (nothing is written to the members)\n"
+"  -o allow_other         let other users access the mount (off by default)\n"
+"  -o default_permissions kernel permission checks (always on)\n"
+"  -f                     stay in the foreground\n"
+"  -d                     foreground with FUSE debug output\n"
+"  -s                     single-threaded request loop\n"
+"  -h, --help             this help\n"
+"  -V, --version          version\n"
+"\n"
+"Also as: mount -t fuse.swapfs DEV0:DEV1 MOUNTPOINT -o OPTIONS, or in fstab:\n"
+"  /dev/nvme0n1:/dev/nvme1n1  /mnt/swap  fuse.swapfs  defaults  0 0\n"
+"\n"
+"Durability: fsync and fdatasync make data and metadata durable; close makes\n"
+"them survive a crash of the daemon; otherwise metadata reaches the members\n"
+"within the commit interval.\n\n");
+}
+
+static struct swapfs *log_fs;
+
+void sw_log(struct swapfs *fs, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (!fs || fs->foreground) {
+		fprintf(stderr, "swapfs: ");
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	} else {
+		vsyslog(LOG_ERR, fmt, ap);
+	}
+	va_end(ap);
+}
+
+static void *committer(void *arg)
+{
+	struct swapfs *fs = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&fs->stop_lock);
+	while (!fs->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)fs->commit_interval;
+		ts.tv_nsec += (long)((fs->commit_interval - (time_t)fs->commit_interval) * 1e9);
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&fs->stop_cond, &fs->stop_lock, &ts);
+		if (fs->stopping)
+			break;
+		pthread_mutex_lock(&fs->meta.lock);
+		if (sw_meta_pending(&fs->meta)) {
+			int err = sw_meta_commit(&fs->meta, false);
+
+			if (err)
+				sw_log(fs, "background commit: %s", strerror(-err));
+		}
+		pthread_mutex_unlock(&fs->meta.lock);
+	}
+	pthread_mutex_unlock(&fs->stop_lock);
+	return NULL;
+}
+
+/* Inodes left with no links by a crash (open-unlinked files) are freed. */
+static void free_orphans(struct swapfs *fs)
+{
+	struct sw_meta *m = &fs->meta;
+	uint64_t *orphans = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t s = 0; s < m->hsize; s++)
+		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext) {
+			if (i->a.nlink || i->a.ino == SW_ROOT_INO)
+				continue;
+			if (n == cap) {
+				uint64_t *no = realloc(orphans, (cap = cap ? cap * 2 : 16) * sizeof(*no));
+
+				if (!no)
+					break;
+				orphans = no;
+			}
+			orphans[n++] = i->a.ino;
+		}
+	for (size_t k = 0; k < n; k++) {
+		struct swf_rec r = { .type = SWF_R_INODE_FREE, .u.free.ino = orphans[k] };
+
+		sw_meta_emit(m, &r);
+	}
+	if (n) {
+		sw_log(fs, "freed %zu orphaned inode(s) left by an unclean shutdown", n);
+		sw_meta_commit(m, true);
+	}
+	free(orphans);
+}
+
+static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
+		   uint64_t staging)
+{
+	char msg[1024], **members;
+	int n = split_members(devices, &members, SWF_MAX_MEMBERS), err;
+
+	if (n < 0) {
+		fprintf(stderr, "swapfs: '%s': expected DEVICE[:DEVICE...]\n", devices);
+		return -EINVAL;
+	}
+	err = sw_fsvol_open((const char *const *)members, (unsigned)n, read_only,
+			    &fs->vol, &fs->sb, msg, sizeof(msg));
+	free_members(members);
+	if (err) {
+		fprintf(stderr, "swapfs: %s\n", msg);
+		return err;
+	}
+	err = sw_meta_load(&fs->meta, fs->vol, &fs->sb, read_only);
+	if (err) {
+		fprintf(stderr, "swapfs: cannot load the metadata: %s%s\n", strerror(-err),
+			err == -EUCLEAN ? " (run swapfsck)" : "");
+		swe_volume_close(fs->vol);
+		return err;
+	}
+	err = swe_arena_create(&fs->arena, staging, 0, 0);
+	if (err) {
+		fprintf(stderr, "swapfs: staging memory: %s\n", swe_errmsg());
+		sw_meta_close(&fs->meta);
+		swe_volume_close(fs->vol);
+		return err;
+	}
+	if (!read_only)
+		free_orphans(fs);
+	return 0;
+}
+
+static void close_fs(struct swapfs *fs)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	if (!fs->read_only) {
+		err = sw_meta_commit(&fs->meta, true);
+		if (!err)
+			err = sw_meta_checkpoint(&fs->meta);
+	}
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (err)
+		sw_log(fs, "final checkpoint failed: %s", strerror(-err));
+	sw_meta_close(&fs->meta);
+	swe_arena_destroy(fs->arena);
+	swe_volume_close(fs->vol);
+}
+
+static char *escape_commas(const char *s)
+{
+	char *out = malloc(2 * strlen(s) + 1), *p = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		if (*s == ',' || *s == '\\')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p = 0;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct cli cli = { .qd = SWE_DEFAULT_QUEUE_DEPTH, .commit_interval = 1.0,
+			   .attr_timeout = 1.0 };
+	struct fuse_cmdline_opts opts = {0};
+	struct fuse_loop_config loop = {0};
+	struct fuse_session *se = NULL;
+	static struct swapfs fs;
+	uint64_t staging = 64ull << 20;
+	char *fsname_opt = NULL, *esc;
+	int ret = 1;
+
+	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) == -1)
+		return 2;
+	if (cli.show_help) {
+		usage();
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out_args;
+	}
+	if (cli.show_version) {
+		printf("swapfs %s (libfuse %s)\n", PACKAGE_VERSION, fuse_pkgversion());
+		ret = 0;
+		goto out_args;
+	}
+	if (fuse_parse_cmdline(&args, &opts) != 0) {
+		ret = 2;
+		goto out_args;
+	}
+	if (!cli.devices || !opts.mountpoint) {
+		fprintf(stderr, "swapfs: usage: swapfs [-f] [-o OPTIONS] DEVICE[:DEVICE...] MOUNTPOINT (see --help)\n");
+		ret = 2;
+		goto out_opts;
+	}
+	if (cli.qd < 1 || cli.qd > 256 || cli.commit_interval <= 0 ||
+	    cli.commit_interval > 3600 || cli.attr_timeout < 0 ||
+	    (cli.staging && (parse_size(cli.staging, &staging) || staging < (4u << 20)))) {
+		fprintf(stderr, "swapfs: bad option value (qd 1..256, commit 0..3600 s, staging >= 4M)\n");
+		ret = 2;
+		goto out_opts;
+	}
+	fs.read_only = cli.read_only;
+	fs.foreground = opts.foreground;
+	fs.queue_depth = cli.qd;
+	fs.commit_interval = cli.commit_interval;
+	fs.attr_timeout = cli.attr_timeout;
+	log_fs = &fs;
+	if (open_fs(&fs, cli.devices, fs.read_only, staging))
+		goto out_opts;
+	pthread_key_create(&fs.ring_key, sw_thread_io_free);
+	esc = escape_commas(cli.devices);
+	if (esc && asprintf(&fsname_opt, "-ofsname=%s,subtype=swapfs,default_permissions", esc) < 0)
+		fsname_opt = NULL;
+	free(esc);
+	if (!fsname_opt || fuse_opt_add_arg(&args, fsname_opt) ||
+	    fuse_opt_add_arg(&args, "-omax_read=1048576"))
+		goto out_fs;
+	se = fuse_session_new(&args, &sw_ops, sizeof(sw_ops), &fs);
+	if (!se)
+		goto out_fs;
+	if (fuse_set_signal_handlers(se))
+		goto out_session;
+	if (fuse_session_mount(se, opts.mountpoint)) {
+		fprintf(stderr, "swapfs: cannot mount on %s\n", opts.mountpoint);
+		goto out_signals;
+	}
+	if (!fs.foreground)
+		openlog("swapfs", LOG_PID, LOG_DAEMON);
+	fuse_daemonize(opts.foreground);
+	/* threads start after daemonizing: fork keeps only the calling thread */
+	pthread_mutex_init(&fs.stop_lock, NULL);
+	pthread_cond_init(&fs.stop_cond, NULL);
+	fs.committer_started = !fs.read_only &&
+		pthread_create(&fs.committer, NULL, committer, &fs) == 0;
+	if (opts.singlethread) {
+		ret = fuse_session_loop(se);
+	} else {
+		loop.clone_fd = opts.clone_fd;
+		loop.max_idle_threads = opts.max_idle_threads;
+		ret = fuse_session_loop_mt(se, &loop);
+	}
+	if (fs.committer_started) {
+		pthread_mutex_lock(&fs.stop_lock);
+		fs.stopping = true;
+		pthread_cond_signal(&fs.stop_cond);
+		pthread_mutex_unlock(&fs.stop_lock);
+		pthread_join(fs.committer, NULL);
+	}
+	fuse_session_unmount(se);
+out_signals:
+	fuse_remove_signal_handlers(se);
+out_session:
+	fuse_session_destroy(se);
+out_fs:
+	close_fs(&fs);
+	free(fsname_opt);
+	ret = ret ? 1 : 0;
+out_opts:
+	free(opts.mountpoint);
+out_args:
+	free(cli.devices);
+	free(cli.staging);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,71 @@
+/*
+ * swapfs.h - state shared by the FUSE daemon's modules: main.c (command
+ * line, mount, lifecycle), ops.c (namespace operations) and data.c (file
+ * data: read, write, truncate, fallocate, seek).
+ */
+#ifndef SWAPFS_SWAPFS_H
+#define SWAPFS_SWAPFS_H
+
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "engine.h"
+#include "format.h"
+#include "meta.h"
+
+#define SW_NAME_MAX 255
+#define SW_XATTR_VALUE_MAX (64u << 10)
+#define SW_MAX_FILE_SIZE (1ull << 60)
+
+struct swapfs {
+	struct swe_volume *vol;
+	struct swe_arena *arena;
+	struct sw_meta meta;
+	struct swf_super sb;
+	bool read_only, foreground;
+	unsigned queue_depth;
+	double commit_interval;
+	double attr_timeout;
+	pthread_key_t ring_key;
+	/* background commit */
+	pthread_t committer;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping, committer_started;
+	/* counters */
+	_Atomic uint64_t io_errors;
+};
+
+extern const struct fuse_lowlevel_ops sw_ops;
+
+static inline struct swapfs *sw_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* Log to stderr in the foreground, syslog otherwise. */
+void sw_log(struct swapfs *fs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- data.c ----------------------------------------------------------- */
+void sw_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	     struct fuse_file_info *fi);
+void sw_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	      off_t off, struct fuse_file_info *fi);
+void sw_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+		  off_t len, struct fuse_file_info *fi);
+void sw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	      struct fuse_file_info *fi);
+/* Change the size of ino (inode write lock held, meta lock not held). */
+int sw_truncate(struct swapfs *fs, struct sw_inode *ino, uint64_t size);
+uint64_t sw_allocated_bytes(const struct sw_inode *ino);
+/* Destructor of the per-thread ring and staging buffer (ring_key). */
+void sw_thread_io_free(void *p);
+
+/* ---- ops.c ------------------------------------------------------------ */
+void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st);
+
+#endif
