@@ -9,6 +9,7 @@
  * mount), so scripts can use the mountpoint as soon as it exits 0.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,7 +334,8 @@ int main(int argc, char **argv)
 		ret = fuse_session_loop(se);
 	} else {
 		loop.clone_fd = opts.clone_fd;
-		loop.max_idle_threads = opts.max_idle_threads;
+		/* libfuse reports 'unset' as UINT_MAX; its own default is 10 */
+		loop.max_idle_threads = opts.max_idle_threads == UINT_MAX ? 10 : opts.max_idle_threads;
 		ret = fuse_session_loop_mt(se, &loop);
 	}
 	if (fs.committer_started) {
