@@ -338,7 +338,8 @@ static int xattr_set(struct sw_inode *ino, const char *name, size_t nlen,
 		free(v);
 		return -ENOMEM;
 	}
-	memcpy(v, value, vlen);
+	if (vlen)
+		memcpy(v, value, vlen);
 	x = sw_xattr_find(ino, n);
 	if (x) {
 		free(n);
@@ -546,7 +547,8 @@ static int lbuf_reserve(struct sw_meta *m, size_t extra)
 		ncap *= 2;
 	if (posix_memalign((void **)&nb, SWF_BLOCK, ncap))
 		return -ENOMEM;
-	memcpy(nb, m->lbuf, m->llen);
+	if (m->llen)
+		memcpy(nb, m->lbuf, m->llen);
 	free(m->lbuf);
 	m->lbuf = nb;
 	m->lcap = ncap;

@@ -13,7 +13,11 @@ DEVS=
 DAEMON_PID=
 
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
+fail() {
+	echo "FAIL: $*"
+	[ -n "$T" ] && [ -s "$T/daemon.log" ] && { echo "--- daemon log"; cat "$T/daemon.log"; }
+	exit 1
+}
 
 require_fuse() {
 	[ "$(id -u)" = 0 ] || skip "needs root to mount FUSE"
