@@ -69,7 +69,8 @@ int swf_geometry(struct swf_super *sb, const uint64_t *sizes, unsigned n,
 	sb->dev_count = n;
 	sb->meta_offset = SWF_META_OFFSET;
 	sb->meta_size = meta;
-	sb->ckpt_size = meta / 4;
+	/* checkpoints hold the whole table (about 300 bytes a file): 3/8 each */
+	sb->ckpt_size = meta / 8 * 3 / SWF_BLOCK * SWF_BLOCK;
 	sb->log_offset = SWF_META_OFFSET + 2 * sb->ckpt_size;
 	sb->log_size = meta - 2 * sb->ckpt_size;
 	sb->data_offset = round_up(SWF_META_OFFSET + meta, stripe_unit);

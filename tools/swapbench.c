@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "engine.h"
 #include "util.h"
 
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: swapbench raw --devices A[:B...] [options]\n"
+"       swapbench table --devices A[:B...] [--files N]\n"
 "\n"
 "Measure sequential write then read bandwidth of the member devices through\n"
 "the swapfs io_uring engine (striped, O_DIRECT).  THE MEMBERS ARE OVERWRITTEN:\n"
@@ -74,6 +76,10 @@ static void usage(FILE *f)
 "                         over the same bytes and print the ratio\n"
 "  -j, --json             print one JSON object instead of text\n"
 "  -h, --help             show this help\n"
+"\n"
+"table: build a table of N tensor files (default 1000000) on formatted members\n"
+"(their table is replaced), then time loading it as a mount does and report\n"
+"the memory per file.\n"
 "\n"
 "Exit status: 0 success, 1 an I/O or fio error, 2 usage error.\n");
 }
@@ -488,6 +494,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "raw"))
 		return cmd_raw(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "table"))
+		return bench_table(argc - 1, argv + 1);
 	fprintf(stderr, "swapbench: unknown mode '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
