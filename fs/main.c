@@ -185,6 +185,62 @@ static void free_orphans(struct swapfs *fs)
 	free(orphans);
 }
 
+static void close_fs(struct swapfs *fs)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	if (!fs->read_only) {
+		err = sw_meta_commit(&fs->meta, true);
+		if (!err)
+			err = sw_meta_checkpoint(&fs->meta);
+	}
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (err)
+		sw_log(fs, "final checkpoint failed: %s", strerror(-err));
+	sw_meta_close(&fs->meta);
+	swe_arena_destroy(fs->arena);
+	swe_volume_close(fs->vol);
+}
+
+/*
+ * Testing hook: SWAPFS_FAULTS="DEV:OPS:NTH:COUNT:ERRNO[:DELAY_US];..." arms
+ * engine fault rules after the filesystem is loaded (DEV -1 = any member,
+ * OPS a subset of "rwf", COUNT 0 = forever).  Not a mount option on purpose.
+ */
+static int arm_faults(struct swapfs *fs, const char *spec)
+{
+	char *copy = strdup(spec), *save = NULL;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *r = strtok_r(copy, ";", &save); r && !err; r = strtok_r(NULL, ";", &save)) {
+		struct swe_fault f = {0};
+		char ops[8] = "";
+		unsigned long long nth, count;
+		unsigned delay = 0;
+
+		if (sscanf(r, "%d:%7[rwf]:%llu:%llu:%d:%u", &f.dev, ops, &nth, &count,
+			   &f.error, &delay) < 5) {
+			fprintf(stderr, "swapfs: SWAPFS_FAULTS: cannot parse '%s'\n", r);
+			err = -EINVAL;
+			break;
+		}
+		f.ops = (strchr(ops, 'r') ? SWE_READ : 0) | (strchr(ops, 'w') ? SWE_WRITE : 0) |
+			(strchr(ops, 'f') ? SWE_FLUSH : 0);
+		f.nth = nth;
+		f.count = count;
+		f.delay_us = delay;
+		if (swe_fault_add(fs->vol, &f) < 0) {
+			fprintf(stderr, "swapfs: SWAPFS_FAULTS: %s\n", swe_errmsg());
+			err = -EINVAL;
+		}
+	}
+	free(copy);
+	return err;
+}
+
 static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 		   uint64_t staging)
 {
@@ -218,25 +274,11 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	}
 	if (!read_only)
 		free_orphans(fs);
-	return 0;
-}
-
-static void close_fs(struct swapfs *fs)
-{
-	int err = 0;
-
-	pthread_mutex_lock(&fs->meta.lock);
-	if (!fs->read_only) {
-		err = sw_meta_commit(&fs->meta, true);
-		if (!err)
-			err = sw_meta_checkpoint(&fs->meta);
+	if (getenv("SWAPFS_FAULTS") && arm_faults(fs, getenv("SWAPFS_FAULTS"))) {
+		close_fs(fs);
+		return -EINVAL;
 	}
-	pthread_mutex_unlock(&fs->meta.lock);
-	if (err)
-		sw_log(fs, "final checkpoint failed: %s", strerror(-err));
-	sw_meta_close(&fs->meta);
-	swe_arena_destroy(fs->arena);
-	swe_volume_close(fs->vol);
+	return 0;
 }
 
 static char *escape_commas(const char *s)
