@@ -208,6 +208,15 @@ int swe_ring_submit(struct swe_ring *r, struct swe_io *io);
 int swe_ring_reap(struct swe_ring *r, bool wait);
 /* Reap until nothing is in flight or queued. */
 int swe_ring_wait_all(struct swe_ring *r);
+/*
+ * Event-loop use: keep a read of the eventfd efd armed on the ring, so a
+ * thread that owns the ring can sleep in swe_ring_wait_event until either
+ * an I/O completes or another thread writes to efd.
+ */
+int swe_ring_set_notify(struct swe_ring *r, int efd);
+/* Wait for a completion or a notification; *notified tells which. Returns
+ * the number of requests completed or a negative errno. */
+int swe_ring_wait_event(struct swe_ring *r, bool *notified);
 /* Requests submitted and not yet completed. */
 unsigned swe_ring_pending(const struct swe_ring *r);
 bool swe_ring_fixed_buffers(const struct swe_ring *r);

@@ -17,6 +17,7 @@
 #include "internal.h"
 
 #define DELAY_USER_DATA 1ull	/* completions of injected delays; never a pointer */
+#define NOTIFY_USER_DATA 2ull	/* the eventfd read of swe_ring_set_notify */
 
 struct swe_seg_state {
 	struct swe_io *io;
@@ -44,6 +45,9 @@ struct swe_ring {
 	unsigned pending;	/* requests not yet completed */
 	unsigned in_kernel;	/* segments issued and not reaped */
 	struct swe_seg_state *done_head;	/* finished without the kernel */
+	int notify_fd;
+	bool notify_armed, notified;
+	uint64_t notify_val;
 	struct dev_queue q[SWE_MAX_DEVICES];
 };
 
@@ -90,6 +94,7 @@ int swe_ring_create(struct swe_ring **out, struct swe_volume *vol,
 		return swe_fail(-ENOMEM, "ring");
 	r->vol = vol;
 	r->arena = arena;
+	r->notify_fd = -1;
 	r->qd = o.queue_depth;
 	r->force_async = o.force_async;
 	/* room for every member's full queue plus one delay SQE per I/O */
@@ -403,19 +408,31 @@ static int reap_done_list(struct swe_ring *r)
 	return completed;
 }
 
-int swe_ring_reap(struct swe_ring *r, bool wait)
+static void arm_notify(struct swe_ring *r)
+{
+	struct io_uring_sqe *sqe;
+
+	if (r->notify_fd < 0 || r->notify_armed)
+		return;
+	sqe = get_sqe(r);
+	io_uring_prep_read(sqe, r->notify_fd, &r->notify_val, sizeof(r->notify_val), 0);
+	io_uring_sqe_set_data64(sqe, NOTIFY_USER_DATA);
+	r->notify_armed = true;
+}
+
+int swe_ring_set_notify(struct swe_ring *r, int efd)
+{
+	r->notify_fd = efd;
+	arm_notify(r);
+	return io_uring_submit(&r->uring) < 0 ? swe_fail(-EIO, "arming the notify read") : 0;
+}
+
+/* Enter the kernel (waiting for one CQE if wait) and run every completion. */
+static int reap_cqes(struct swe_ring *r, bool wait)
 {
 	struct io_uring_cqe *cqe;
 	int completed = 0, ret;
 
-	if (!r->pending)
-		return 0;
-	ret = pump(r);
-	if (ret)
-		return ret;
-	completed += reap_done_list(r);
-	if (completed || !r->in_kernel)
-		wait = false;
 	do {
 		ret = wait ? io_uring_submit_and_wait(&r->uring, 1) :
 			     io_uring_get_events(&r->uring);
@@ -429,8 +446,50 @@ int swe_ring_reap(struct swe_ring *r, bool wait)
 		io_uring_cqe_seen(&r->uring, cqe);
 		if (data == DELAY_USER_DATA)
 			continue;
+		if (data == NOTIFY_USER_DATA) {
+			r->notify_armed = false;
+			r->notified = true;
+			continue;
+		}
 		completed += complete(r, (struct swe_seg_state *)(uintptr_t)data, res);
 	}
+	return completed;
+}
+
+int swe_ring_reap(struct swe_ring *r, bool wait)
+{
+	int completed = 0, ret;
+
+	if (!r->pending)
+		return 0;
+	ret = pump(r);
+	if (ret)
+		return ret;
+	completed += reap_done_list(r);
+	ret = reap_cqes(r, wait && !completed && r->in_kernel);
+	if (ret < 0)
+		return ret;
+	completed += ret;
+	ret = pump(r);
+	return ret ? ret : completed;
+}
+
+int swe_ring_wait_event(struct swe_ring *r, bool *notified)
+{
+	int completed, ret;
+
+	arm_notify(r);
+	ret = pump(r);
+	if (ret)
+		return ret;
+	r->notified = false;
+	completed = reap_done_list(r);
+	ret = reap_cqes(r, !completed);
+	if (ret < 0)
+		return ret;
+	completed += ret;
+	*notified = r->notified;
+	arm_notify(r);
 	ret = pump(r);
 	return ret ? ret : completed;
 }

@@ -76,6 +76,8 @@ static void *staging(struct thread_io *t, size_t len)
 	return t->buf;
 }
 
+static int settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino);
+
 /* ---- batched synchronous volume I/O ----------------------------------- */
 
 #define MAX_BATCH 64
@@ -179,6 +181,13 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 		return;
 	}
 	pthread_rwlock_rdlock(&ino->rw);
+	while (ino->wb || ino->inflight) {	/* the bytes being written first */
+		pthread_rwlock_unlock(&ino->rw);
+		pthread_rwlock_wrlock(&ino->rw);
+		settle(fs, t, ino);
+		pthread_rwlock_unlock(&ino->rw);
+		pthread_rwlock_rdlock(&ino->rw);
+	}
 	n = (uint64_t)off >= ino->a.size ? 0 : ino->a.size - (uint64_t)off;
 	if (n > size)
 		n = size;
@@ -280,34 +289,48 @@ static bool block_written(const struct sw_inode *ino, const struct new_run *runs
 	       !(ino->ext[i].flags & SWF_EXT_UNWRITTEN) && !in_new_run(runs, n, foff);
 }
 
-/*
- * Write data at [off, off+len) of ino, whose AU span [as, ae) is fully
- * planned: fresh/unwritten runs are written whole from buf (zero padded),
- * written extents only over the block-aligned span of the data.
- */
-static int write_span(struct batch *b, struct sw_inode *ino, const struct new_run *runs,
-		      size_t nruns, uint64_t as, uint64_t ae, uint64_t off,
-		      uint64_t len, const char *data, char *buf)
-{
-	uint64_t s = down(off, BLK), e = up(off + len, BLK);
-	int err;
+/* One device write of a span: volume range and where its bytes are in the buffer. */
+struct piece { uint64_t voff, len; char *buf; };
 
-	/* zero what the data does not cover, then fill in old bytes at the edges */
-	memset(buf, 0, off - as);
-	memset(buf + (off + len - as), 0, ae - (off + len));
-	if (off != s && block_written(ino, runs, nruns, s) &&
-	    (err = read_range(b, ino, s, s + BLK, buf + (s - as))))
-		return err;
-	if (off + len != e && (e - BLK != s || off == s) &&
-	    block_written(ino, runs, nruns, e - BLK) &&
-	    (err = read_range(b, ino, e - BLK, e, buf + (e - BLK - as))))
-		return err;
-	memcpy(buf + (off - as), data, len);
+/*
+ * Prepare buf (covering the AU span [as, ae)) for the file bytes
+ * [lo, hi) it already holds at buf + (lo - as): zero what they do not
+ * cover, read back old bytes of partial edge blocks that are written
+ * data, and list the device writes: fresh/unwritten runs whole, written
+ * extents over the block-aligned span of the data.
+ */
+static int prepare_span(struct batch *b, struct sw_inode *ino, const struct new_run *runs,
+			size_t nruns, uint64_t as, uint64_t ae, uint64_t lo, uint64_t hi,
+			char *buf, struct piece **out, size_t *nout)
+{
+	uint64_t s = down(lo, BLK), e = up(hi, BLK);
+	struct piece *pc = malloc((nruns + 2 * (ae - as) / BLK + 2) * sizeof(*pc));
+	char *old = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	*out = NULL;
+	if (!pc || posix_memalign((void **)&old, BLK, BLK)) {
+		free(pc);
+		return -ENOMEM;
+	}
+	memset(buf, 0, lo - as);
+	memset(buf + (hi - as), 0, ae - hi);
+	/* old bytes around the data in its first and last block, if they exist */
+	if (lo != s && block_written(ino, runs, nruns, s)) {
+		if ((err = read_range(b, ino, s, s + BLK, old)))
+			goto fail;
+		memcpy(buf + (s - as), old, lo - s);
+		if (e - BLK == s && hi != e)
+			memcpy(buf + (hi - as), old + (hi - s), e - hi);
+	}
+	if (hi != e && (e - BLK != s || lo == s) && block_written(ino, runs, nruns, e - BLK)) {
+		if ((err = read_range(b, ino, e - BLK, e, old)))
+			goto fail;
+		memcpy(buf + (hi - as), old + (hi - (e - BLK)), e - hi);
+	}
 	for (size_t i = 0; i < nruns; i++)
-		if ((err = batch_add(b, SWE_WRITE, runs[i].voff, runs[i].len,
-				     buf + (runs[i].foff - as))))
-			return err;
-	/* the already-written extents overlapping [s, e) */
+		pc[n++] = (struct piece){ runs[i].voff, runs[i].len, buf + (runs[i].foff - as) };
 	for (size_t i = sw_ext_find(ino, s); i < ino->next && ino->ext[i].foff < e; i++) {
 		const struct sw_ext *x = &ino->ext[i];
 		uint64_t xs = x->foff > s ? x->foff : s;
@@ -315,11 +338,33 @@ static int write_span(struct batch *b, struct sw_inode *ino, const struct new_ru
 
 		if ((x->flags & SWF_EXT_UNWRITTEN) || in_new_run(runs, nruns, xs))
 			continue;
-		if ((err = batch_add(b, SWE_WRITE, x->voff + (xs - x->foff), xe - xs,
-				     buf + (xs - as))))
-			return err;
+		pc[n++] = (struct piece){ x->voff + (xs - x->foff), xe - xs, buf + (xs - as) };
 	}
-	return batch_wait(b);
+	free(old);
+	*out = pc;
+	*nout = n;
+	return 0;
+fail:
+	free(old);
+	free(pc);
+	return err;
+}
+
+/* Synchronous form: data copied in, pieces written, waited for. */
+static int write_span(struct batch *b, struct sw_inode *ino, const struct new_run *runs,
+		      size_t nruns, uint64_t as, uint64_t ae, uint64_t off,
+		      uint64_t len, const char *data, char *buf)
+{
+	struct piece *pc;
+	size_t n;
+	int err;
+
+	memcpy(buf + (off - as), data, len);
+	err = prepare_span(b, ino, runs, nruns, as, ae, off, off + len, buf, &pc, &n);
+	for (size_t i = 0; !err && i < n; i++)
+		err = batch_add(b, SWE_WRITE, pc[i].voff, pc[i].len, pc[i].buf);
+	free(pc);
+	return err ? err : batch_wait(b);
 }
 
 /* Write len bytes at off (inode write lock held); updates size and times. */
@@ -362,6 +407,241 @@ static int write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode 
 	return err;
 }
 
+/* ---- write-behind --------------------------------------------------------
+ *
+ * Each inode stages its latest bytes in one chunk: a stripe-unit-aligned
+ * window of the file holding a contiguous byte range [lo, hi).  Writes that
+ * extend or overlap that range are copied in and acknowledged at once; a
+ * full chunk, a write elsewhere, fsync, close, truncate or a read sends the
+ * chunk to the I/O thread.  Its extents enter the table when it is sent
+ * (so nothing allocates them twice) but reach the log only after the write
+ * completes (inode->inflight), and readers wait for in-flight writes.  An
+ * error is kept on the inode and returned by the next write, fsync or close.
+ */
+struct sw_chunk {
+	uint64_t foff;		/* aligned to the stripe unit */
+	uint64_t lo, hi;	/* valid file bytes [lo, hi) */
+	char *buf;		/* stripe unit bytes from the arena */
+};
+
+struct wb_ctx {
+	struct swapfs *fs;
+	struct sw_inode *ino;
+	struct sw_chunk *c;
+	struct new_run *runs;
+	size_t nruns;
+};
+
+static uint64_t chunk_size(const struct swapfs *fs)
+{
+	return fs->sb.stripe_unit;
+}
+
+/* Completion of a staged chunk's writes, on the I/O thread. */
+static void wb_done(struct sw_job *job, int error)
+{
+	struct wb_ctx *w = job->priv;
+	struct swapfs *fs = w->fs;
+	struct sw_meta *m = &fs->meta;
+
+	pthread_mutex_lock(&m->lock);
+	if (error) {
+		if (!w->ino->wb_error)
+			w->ino->wb_error = error;
+		atomic_fetch_add(&fs->io_errors, 1);
+		sw_log(fs, "write-behind of inode %llu failed: %s",
+		       (unsigned long long)w->ino->a.ino, swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
+		/* fresh space must never show what the failed write left there */
+		for (size_t i = 0; i < w->nruns; i++)
+			if (w->runs[i].convert)
+				sw_ext_map(m, w->ino, w->runs[i].foff, w->runs[i].voff,
+					   w->runs[i].len, SWF_EXT_UNWRITTEN);
+			else
+				sw_ext_unmap(m, w->ino, w->runs[i].foff, w->runs[i].len);
+	}
+	w->ino->inflight--;
+	fs->inflight_total--;
+	swe_arena_free(fs->arena, w->c->buf);
+	pthread_cond_broadcast(&fs->io_cond);
+	pthread_mutex_unlock(&m->lock);
+	free(w->c);
+	free(w->runs);
+	free(w);
+	free(job);
+}
+
+static void wait_inflight(struct swapfs *fs, struct sw_inode *ino)
+{
+	pthread_mutex_lock(&fs->meta.lock);
+	while (ino->inflight)
+		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
+	pthread_mutex_unlock(&fs->meta.lock);
+}
+
+/* Send ino's staged chunk to the I/O thread (inode write lock held). */
+static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
+{
+	struct sw_chunk *c = ino->wb;
+	struct sw_meta *m = &fs->meta;
+	uint64_t au = fs->sb.alloc_unit, as, ae;
+	struct batch b = { .fs = fs, .t = t };
+	struct wb_ctx *w = NULL;
+	struct sw_job *job = NULL;
+	struct new_run *runs = NULL;
+	struct piece *pc = NULL;
+	size_t nruns = 0, n = 0;
+	int err;
+
+	if (!c)
+		return 0;
+	ino->wb = NULL;
+	as = down(c->lo, au);
+	ae = up(c->hi, au);
+	/* partial edge blocks are read back: writes in flight may hold them */
+	if (c->lo % BLK || c->hi % BLK)
+		wait_inflight(fs, ino);
+	pthread_mutex_lock(&m->lock);
+	err = plan_allocation(fs, ino, as, ae, &runs, &nruns);
+	if (err)
+		undo_allocation(fs, runs, nruns);
+	pthread_mutex_unlock(&m->lock);
+	if (!err)
+		err = prepare_span(&b, ino, runs, nruns, as, ae, c->lo, c->hi,
+				   c->buf + (as - c->foff), &pc, &n);
+	if (!err) {
+		job = sw_job_new((unsigned)n);
+		w = calloc(1, sizeof(*w));
+		if (!job || !w)
+			err = -ENOMEM;
+	}
+	pthread_mutex_lock(&m->lock);
+	if (err) {
+		undo_allocation(fs, runs, nruns);
+		swe_arena_free(fs->arena, c->buf);
+		pthread_cond_broadcast(&fs->io_cond);
+		pthread_mutex_unlock(&m->lock);
+		free(c);
+		free(runs);
+		free(pc);
+		free(job);
+		free(w);
+		return err;
+	}
+	for (size_t i = 0; i < nruns && !err; i++)
+		err = sw_ext_map(m, ino, runs[i].foff, runs[i].voff, runs[i].len, 0);
+	ino->inflight++;
+	fs->inflight_total++;
+	pthread_mutex_unlock(&m->lock);
+	*w = (struct wb_ctx){ fs, ino, c, runs, nruns };
+	for (size_t i = 0; i < n; i++)
+		job->io[i] = (struct swe_io){ .op = SWE_WRITE, .offset = pc[i].voff,
+					      .len = pc[i].len, .buf = pc[i].buf };
+	free(pc);
+	job->done = wb_done;
+	job->priv = w;
+	if (err && !job->error)
+		job->error = err;
+	sw_iothread_submit(&fs->io, job);
+	return 0;
+}
+
+/* Flush the staged chunk and wait for the inode's writes (write lock held). */
+static int wb_drain(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
+{
+	int err = wb_flush(fs, t, ino);
+
+	wait_inflight(fs, ino);
+	return err;
+}
+
+int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino)
+{
+	struct thread_io *t = thread_io(fs);
+	int err, async_err;
+
+	if (!t)
+		return -ENOMEM;
+	err = wb_drain(fs, t, ino);
+	pthread_mutex_lock(&fs->meta.lock);
+	async_err = ino->wb_error;
+	ino->wb_error = 0;
+	pthread_mutex_unlock(&fs->meta.lock);
+	return err ? err : async_err;
+}
+
+/* A staging buffer, waiting for in-flight writes to free one; NULL if none will. */
+static char *staging_chunk(struct swapfs *fs)
+{
+	void *buf = NULL;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	while (swe_arena_alloc(fs->arena, chunk_size(fs), &buf) == -ENOMEM) {
+		buf = NULL;
+		if (!fs->inflight_total)
+			break;
+		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
+	}
+	pthread_mutex_unlock(&fs->meta.lock);
+	return buf;
+}
+
+static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino,
+		    const char *data, uint64_t off, uint64_t len)
+{
+	uint64_t ch = chunk_size(fs), end = off + len;
+	int err = 0;
+
+	while (off < end && !err) {
+		uint64_t base = down(off, ch), n = end - off < base + ch - off ? end - off : base + ch - off;
+		struct sw_chunk *c = ino->wb;
+
+		if (c && (c->foff != base || off > c->hi || off + n < c->lo)) {
+			if ((err = wb_flush(fs, t, ino)))
+				break;
+			c = NULL;
+		}
+		if (!c) {
+			char *buf = staging_chunk(fs);
+
+			c = buf ? malloc(sizeof(*c)) : NULL;
+			if (!c) {
+				/* no staging memory will come free: write through */
+				if (buf)
+					swe_arena_free(fs->arena, buf);
+				wait_inflight(fs, ino);
+				err = write_locked(fs, t, ino, data, off, n, false);
+				off += n;
+				data += n;
+				continue;
+			}
+			*c = (struct sw_chunk){ base, off, off, buf };
+			ino->wb = c;
+		}
+		memcpy(c->buf + (off - base), data, n);
+		if (off < c->lo)
+			c->lo = off;
+		if (off + n > c->hi)
+			c->hi = off + n;
+		if (c->lo == base && c->hi == base + ch)
+			err = wb_flush(fs, t, ino);
+		off += n;
+		data += n;
+	}
+	pthread_mutex_lock(&fs->meta.lock);
+	if (end > ino->a.size)
+		ino->a.size = end;
+	ino->a.mtime_ns = ino->a.ctime_ns = sw_now_ns();
+	sw_meta_dirty(&fs->meta, ino);
+	pthread_mutex_unlock(&fs->meta.lock);
+	return err;
+}
+
+/* Before reading or reshaping a file: nothing staged, nothing in flight. */
+static int settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
+{
+	return (ino->wb || ino->inflight) ? wb_drain(fs, t, ino) : 0;
+}
+
 void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 	      off_t off, struct fuse_file_info *fi)
 {
@@ -389,10 +669,16 @@ void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 	pthread_rwlock_wrlock(&ino->rw);
 	if (fi->flags & O_APPEND)
 		start = ino->a.size;
-	if (off < 0 || start + size > SW_MAX_FILE_SIZE)
+	pthread_mutex_lock(&fs->meta.lock);
+	err = ino->wb_error;	/* an earlier write-behind failed: say so now */
+	ino->wb_error = 0;
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (err)
+		;
+	else if (off < 0 || start + size > SW_MAX_FILE_SIZE)
 		err = -EFBIG;
 	else
-		err = write_locked(fs, t, ino, data, start, size, false);
+		err = wb_write(fs, t, ino, data, start, size);
 	pthread_rwlock_unlock(&ino->rw);
 	if (err)
 		fuse_reply_err(req, -err);
@@ -452,6 +738,9 @@ int sw_truncate(struct swapfs *fs, struct sw_inode *ino, uint64_t size)
 		return -EFBIG;
 	if (!t)
 		return -ENOMEM;
+	err = settle(fs, t, ino);
+	if (err)
+		return err;
 	if (size < ino->a.size) {
 		/* bytes past the new end inside its AU must read as zeros later */
 		err = zero_range(fs, t, ino, size, up(size, au) < ino->a.size ?
@@ -554,6 +843,8 @@ void sw_fallocate(fuse_req_t req, fuse_ino_t ino_nr, int mode, off_t off,
 		return;
 	}
 	pthread_rwlock_wrlock(&ino->rw);
+	if (thread_io(fs))
+		settle(fs, thread_io(fs), ino);
 	if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE)
 		err = preallocate(fs, ino, (uint64_t)off, (uint64_t)len, mode != 0);
 	else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
@@ -580,7 +871,9 @@ void sw_lseek(fuse_req_t req, fuse_ino_t ino_nr, off_t off, int whence,
 		fuse_reply_err(req, ino ? EINVAL : ENOENT);
 		return;
 	}
-	pthread_rwlock_rdlock(&ino->rw);
+	pthread_rwlock_wrlock(&ino->rw);
+	if (thread_io(fs))
+		settle(fs, thread_io(fs), ino);
 	size = ino->a.size;
 	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
 		err = EINVAL;

@@ -26,6 +26,7 @@
 struct cli {
 	char *devices;
 	char *staging;
+	char *read_ahead;
 	unsigned qd;
 	double commit_interval;
 	double attr_timeout;
@@ -41,6 +42,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("staging=%s", staging),
 	CLI_OPT("commit=%lf", commit_interval),
 	CLI_OPT("attr_timeout=%lf", attr_timeout),
+	CLI_OPT("read_ahead=%s", read_ahead),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -86,9 +88,10 @@ static void usage(void)
 "\n"
 "swapfs options:\n"
 "  -o qd=N                requests in flight per member and I/O thread (default 32)\n"
-"  -o staging=SIZE        memory for registered I/O buffers (default 64M)\n"
+"  -o staging=SIZE        write-behind and I/O buffer memory (default 128M)\n"
 "  -o commit=SECONDS      interval of the background metadata commit (default 1)\n"
 "  -o attr_timeout=SECS   kernel attribute/entry cache time (default 1)\n"
+"  -o read_ahead=SIZE     kernel read-ahead window of the mount (default 4M)\n"
 "  -o ro                  mount read-only (nothing is written to the members)\n"
 "  -o allow_other         let other users access the mount (off by default)\n"
 "  -o default_permissions kernel permission checks (always on)\n"
@@ -281,6 +284,40 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	return 0;
 }
 
+/* The mount's device number, from mountinfo (stat() would ask this daemon). */
+static void find_bdi(struct swapfs *fs, const char *mountpoint)
+{
+	char line[8192], mnt[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char d[32];
+
+		if (sscanf(line, "%*u %*u %31s %*s %4095s", d, mnt) == 2 &&
+		    !strcmp(mnt, mountpoint) && strstr(line, " - fuse.swapfs "))
+			snprintf(fs->bdi, sizeof(fs->bdi), "%s", d);	/* the last one is ours */
+	}
+	fclose(f);
+}
+
+/* Every staged chunk written and waited for, before the I/O thread stops. */
+static void drain_all(struct swapfs *fs)
+{
+	struct sw_meta *m = &fs->meta;
+
+	for (size_t s = 0; s < m->hsize; s++)
+		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext)
+			if (i->wb || i->inflight) {
+				pthread_rwlock_wrlock(&i->rw);
+				if (sw_wb_sync(fs, i))
+					sw_log(fs, "inode %llu: staged data lost at unmount",
+					       (unsigned long long)i->a.ino);
+				pthread_rwlock_unlock(&i->rw);
+			}
+}
+
 static char *escape_commas(const char *s)
 {
 	char *out = malloc(2 * strlen(s) + 1), *p = out;
@@ -305,8 +342,8 @@ int main(int argc, char **argv)
 	struct fuse_loop_config loop = {0};
 	struct fuse_session *se = NULL;
 	static struct swapfs fs;
-	uint64_t staging = 64ull << 20;
-	char *fsname_opt = NULL, *esc;
+	uint64_t staging = 128ull << 20, read_ahead = 4ull << 20;
+	char *fsname_opt = NULL, *esc, *mount_path = NULL;
 	int ret = 1;
 
 	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) == -1)
@@ -334,8 +371,9 @@ int main(int argc, char **argv)
 	}
 	if (cli.qd < 1 || cli.qd > 256 || cli.commit_interval <= 0 ||
 	    cli.commit_interval > 3600 || cli.attr_timeout < 0 ||
-	    (cli.staging && (parse_size(cli.staging, &staging) || staging < (4u << 20)))) {
-		fprintf(stderr, "swapfs: bad option value (qd 1..256, commit 0..3600 s, staging >= 4M)\n");
+	    (cli.staging && (parse_size(cli.staging, &staging) || staging < (4u << 20))) ||
+	    (cli.read_ahead && (parse_size(cli.read_ahead, &read_ahead) || read_ahead > (1u << 30)))) {
+		fprintf(stderr, "swapfs: bad option value (qd 1..256, commit 0..3600 s, staging >= 4M, read_ahead <= 1G)\n");
 		ret = 2;
 		goto out_opts;
 	}
@@ -360,16 +398,25 @@ int main(int argc, char **argv)
 		goto out_fs;
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
+	mount_path = realpath(opts.mountpoint, NULL);	/* before it is a FUSE mount */
 	if (fuse_session_mount(se, opts.mountpoint)) {
 		fprintf(stderr, "swapfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
+	if (mount_path)
+		find_bdi(&fs, mount_path);
+	fs.read_ahead = read_ahead;
 	if (!fs.foreground)
 		openlog("swapfs", LOG_PID, LOG_DAEMON);
 	fuse_daemonize(opts.foreground);
 	/* threads start after daemonizing: fork keeps only the calling thread */
 	pthread_mutex_init(&fs.stop_lock, NULL);
 	pthread_cond_init(&fs.stop_cond, NULL);
+	pthread_cond_init(&fs.io_cond, NULL);
+	if (sw_iothread_start(&fs.io, fs.vol, fs.arena, fs.queue_depth)) {
+		sw_log(&fs, "cannot start the I/O thread: %s", swe_errmsg());
+		goto out_unmount;
+	}
 	fs.committer_started = !fs.read_only &&
 		pthread_create(&fs.committer, NULL, committer, &fs) == 0;
 	if (opts.singlethread) {
@@ -387,6 +434,9 @@ int main(int argc, char **argv)
 		pthread_mutex_unlock(&fs.stop_lock);
 		pthread_join(fs.committer, NULL);
 	}
+	drain_all(&fs);
+	sw_iothread_stop(&fs.io);
+out_unmount:
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);
@@ -395,12 +445,14 @@ out_session:
 out_fs:
 	close_fs(&fs);
 	free(fsname_opt);
+	free(mount_path);
 	ret = ret ? 1 : 0;
 out_opts:
 	free(opts.mountpoint);
 out_args:
 	free(cli.devices);
 	free(cli.staging);
+	free(cli.read_ahead);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -316,6 +316,15 @@ int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
 	return err;
 }
 
+int sw_ext_unmap(struct sw_meta *m, struct sw_inode *ino, uint64_t foff, uint64_t len)
+{
+	int err = ext_unmap(m, ino, foff, len, NULL);
+
+	if (!err)
+		sw_meta_dirty(m, ino);
+	return err;
+}
+
 /* ---- xattrs ------------------------------------------------------------ */
 
 struct sw_xattr *sw_xattr_find(struct sw_inode *ino, const char *name)
@@ -606,13 +615,25 @@ static int inode_rec(struct sw_meta *m, struct sw_inode *ino, uint16_t flags)
 	return log_append(m, &r);
 }
 
-/* Records for dirty inodes: unlogged extents first, then attributes. */
+/*
+ * Records for dirty inodes: unlogged extents first, then attributes.  An
+ * inode with writes still in flight stays dirty: its new extents must not
+ * reach the log before their data.
+ */
 static int flush_dirty(struct sw_meta *m)
 {
-	int err;
+	struct sw_inode *busy = NULL;
+	int err = 0;
 
 	while (m->dirty) {
 		struct sw_inode *ino = m->dirty;
+
+		if (ino->inflight) {
+			m->dirty = ino->dirty_next;
+			ino->dirty_next = busy;
+			busy = ino;
+			continue;
+		}
 
 		for (size_t i = 0; i < ino->next; i++) {
 			struct sw_ext *e = &ino->ext[i];
@@ -622,17 +643,24 @@ static int flush_dirty(struct sw_meta *m)
 			if (e->logged)
 				continue;
 			if ((err = log_append(m, &r)))
-				return err;
+				goto out;
 			e->logged = true;
 		}
 		if ((err = inode_rec(m, ino, 0)))
-			return err;
+			goto out;
 		ino->attr_dirty = false;
 		ino->on_dirty = false;
 		m->dirty = ino->dirty_next;
 	}
-	/* merge extents that became alike now that all are logged */
-	return 0;
+out:
+	while (busy) {		/* back on the dirty list for a later commit */
+		struct sw_inode *ino = busy;
+
+		busy = ino->dirty_next;
+		ino->dirty_next = m->dirty;
+		m->dirty = ino;
+	}
+	return err;
 }
 
 static void release_pending_free(struct sw_meta *m)
@@ -751,6 +779,8 @@ static int ckpt_inode(struct cbuf *b, struct sw_inode *ino)
 	for (size_t i = 0; !err && i < ino->next; i++) {
 		struct sw_ext *e = &ino->ext[i];
 
+		if (ino->inflight && !e->logged)
+			continue;	/* data still being written: logged once it is */
 		r = (struct swf_rec){ .type = SWF_R_EXTENT,
 			.u.extent = { ino->a.ino, e->foff, e->voff, e->len, e->flags } };
 		err = cbuf_rec(b, &r);
@@ -876,14 +906,26 @@ int sw_meta_checkpoint(struct sw_meta *m)
 	m->head = 0;
 	m->llen = 0;
 	m->checkpoints++;
-	while (m->dirty) {
-		m->dirty->on_dirty = false;
-		m->dirty->attr_dirty = false;
-		m->dirty = m->dirty->dirty_next;
+	{
+		struct sw_inode *keep = NULL;
+
+		while (m->dirty) {
+			struct sw_inode *ino = m->dirty;
+
+			m->dirty = ino->dirty_next;
+			if (ino->inflight) {	/* its unlogged extents wait */
+				ino->dirty_next = keep;
+				keep = ino;
+			} else {
+				ino->on_dirty = false;
+				ino->attr_dirty = false;
+			}
+		}
+		m->dirty = keep;
 	}
 	for (size_t s = 0; s < m->hsize; s++)
 		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext)
-			for (size_t k = 0; k < i->next; k++)
+			for (size_t k = 0; k < i->next && !i->inflight; k++)
 				i->ext[k].logged = true;
 	release_pending_free(m);
 	return 0;

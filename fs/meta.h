@@ -61,6 +61,9 @@ struct sw_inode {
 	uint64_t parent;	/* directories: the containing directory */
 	uint64_t nlookup;	/* kernel references (FUSE lookup count) */
 	uint32_t nopen;
+	uint32_t inflight;	/* async writes not completed: their extents wait to be logged */
+	int wb_error;		/* first async write error, reported once */
+	void *wb;		/* the data path's staging chunk */
 	bool attr_dirty, on_dirty;
 	struct sw_inode *dirty_next, *hnext;
 	pthread_rwlock_t rw;	/* data path: readers share, writers exclude */
@@ -122,6 +125,8 @@ size_t sw_ext_find(const struct sw_inode *ino, uint64_t foff);
 /* Map [foff, foff+len) -> voff in memory (unlogged), merging neighbours. */
 int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
 	       uint64_t voff, uint64_t len, uint32_t flags);
+/* Drop mappings of [foff, foff+len) (their space is freed after the next commit). */
+int sw_ext_unmap(struct sw_meta *m, struct sw_inode *ino, uint64_t foff, uint64_t len);
 struct sw_xattr *sw_xattr_find(struct sw_inode *ino, const char *name);
 int64_t sw_now_ns(void);
 uint64_t sw_meta_used_bytes(const struct sw_meta *m);

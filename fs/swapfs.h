@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "format.h"
+#include "iothread.h"
 #include "meta.h"
 
 #define SW_NAME_MAX 255
@@ -29,12 +30,19 @@ struct swapfs {
 	unsigned queue_depth;
 	double commit_interval;
 	double attr_timeout;
+	uint64_t read_ahead;	/* bytes, set on the mount's bdi after INIT */
+	char bdi[32];		/* "MAJ:MIN" of the mount */
+	atomic_bool read_ahead_set;
 	pthread_key_t ring_key;
 	/* background commit */
 	pthread_t committer;
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping, committer_started;
+	/* write-behind */
+	struct sw_iothread io;
+	pthread_cond_t io_cond;	/* with meta.lock: an inode's inflight dropped, staging freed */
+	uint32_t inflight_total;	/* write jobs in flight (meta.lock) */
 	/* counters */
 	_Atomic uint64_t io_errors;
 };
@@ -59,6 +67,12 @@ void sw_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		  off_t len, struct fuse_file_info *fi);
 void sw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	      struct fuse_file_info *fi);
+/*
+ * Write-behind: push ino's staged bytes to the I/O thread and wait until
+ * its writes completed (inode write lock held).  Returns and clears the
+ * first asynchronous write error.
+ */
+int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino);
 /* Change the size of ino (inode write lock held, meta lock not held). */
 int sw_truncate(struct swapfs *fs, struct sw_inode *ino, uint64_t size);
 uint64_t sw_allocated_bytes(const struct sw_inode *ino);
@@ -66,6 +80,8 @@ uint64_t sw_allocated_bytes(const struct sw_inode *ino);
 void sw_thread_io_free(void *p);
 
 /* ---- ops.c ------------------------------------------------------------ */
+/* Once, after INIT (which clamps it to 128 KiB): the mount's read-ahead. */
+void sw_set_read_ahead(struct swapfs *fs);
 void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st);
 
 #endif
