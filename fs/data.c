@@ -642,6 +642,22 @@ static int settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
 	return (ino->wb || ino->inflight) ? wb_drain(fs, t, ino) : 0;
 }
 
+/*
+ * A write by anyone but root drops setuid (and setgid where group-executable),
+ * as the kernel filesystems do; FUSE's direct_io path leaves it to us.
+ */
+static void kill_suid(struct swapfs *fs, struct sw_inode *ino, uid_t uid)
+{
+	mode_t kill = S_ISUID | ((ino->a.mode & S_IXGRP) ? S_ISGID : 0);
+
+	if (!uid || !(ino->a.mode & kill))
+		return;
+	pthread_mutex_lock(&fs->meta.lock);
+	ino->a.mode &= ~kill;
+	sw_meta_dirty(&fs->meta, ino);
+	pthread_mutex_unlock(&fs->meta.lock);
+}
+
 void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 	      off_t off, struct fuse_file_info *fi)
 {
@@ -679,6 +695,8 @@ void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 		err = -EFBIG;
 	else
 		err = wb_write(fs, t, ino, data, start, size);
+	if (!err)
+		kill_suid(fs, ino, fuse_req_ctx(req)->uid);
 	pthread_rwlock_unlock(&ino->rw);
 	if (err)
 		fuse_reply_err(req, -err);
