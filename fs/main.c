@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fsvol.h"
+#include "fuse_io.h"
 #include "swapfs.h"
 #include "util.h"
 
@@ -403,6 +404,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "swapfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
+	if (sw_fuse_io_install(se))
+		sw_log(&fs, "custom FUSE I/O unavailable: mmap of large files uses the page cache");
 	if (mount_path)
 		find_bdi(&fs, mount_path);
 	fs.read_ahead = read_ahead;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include "fuse_io.h"
 #include "swapfs.h"
 
 #ifndef RENAME_NOREPLACE
@@ -644,14 +645,17 @@ out:
 /* ---- open files -------------------------------------------------------- */
 
 /*
- * Write-only opens bypass the page cache (direct_io): such a file cannot be
- * mmapped, and FUSE's direct path moves data several times faster than its
- * page-cache write path (measured: docs/PERFORMANCE.md).  Opens that can
- * read keep the page cache so mmap (np.load mmap_mode, safetensors) works.
+ * Opens bypass the page cache (direct_io): FUSE's direct path moves data
+ * several times faster than its page-cache path (docs/PERFORMANCE.md).
+ * Without FUSE_DIRECT_IO_ALLOW_MMAP (fuse_io.c) a direct_io file cannot be
+ * mmapped MAP_SHARED, so then only write-only opens (never mmappable) go
+ * direct and the rest keep the page cache for np.load(mmap_mode) and
+ * safetensors.
  */
 static void set_open_mode(struct fuse_file_info *fi)
 {
-	if ((fi->flags & O_ACCMODE) == O_WRONLY || (fi->flags & O_DIRECT))
+	if ((fi->flags & O_ACCMODE) == O_WRONLY || (fi->flags & O_DIRECT) ||
+	    sw_fuse_direct_io_mmap())
 		fi->direct_io = 1;
 }
 
