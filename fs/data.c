@@ -24,6 +24,12 @@
 static uint64_t down(uint64_t x, uint64_t a) { return x / a * a; }
 static uint64_t up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+/* Staging and read-ahead work in stripe units: one member, one request. */
+static uint64_t chunk_size(const struct swapfs *fs)
+{
+	return fs->sb.stripe_unit;
+}
+
 /* ---- per-thread ring and staging buffer --------------------------------- */
 
 struct thread_io {
@@ -161,6 +167,205 @@ static int read_range(struct batch *b, const struct sw_inode *ino, uint64_t s,
 	return batch_wait(b);
 }
 
+/* ---- read-ahead ----------------------------------------------------------
+ *
+ * A sequential reader of a large file gets a window of stripe-unit chunks
+ * read ahead through the I/O thread, so every member has several reads in
+ * flight from the first request on.  Chunks hold file bytes (holes as
+ * zeros); the window slides forward as the reader consumes it.  Any change
+ * to the file drops the window (ra_drop) after its reads have finished.
+ * State is guarded by the metadata lock; completions signal io_cond.
+ */
+#define RA_SLOTS 32
+
+enum { RA_EMPTY, RA_READING, RA_READY };
+
+struct ra_chunk {
+	uint64_t foff;
+	char *buf;
+	int state, error;
+};
+
+struct sw_ra {
+	struct ra_chunk c[RA_SLOTS];
+	unsigned reading;
+};
+
+struct ra_ctx {
+	struct swapfs *fs;
+	struct sw_ra *ra;
+	struct ra_chunk *c;
+};
+
+static void ra_done(struct sw_job *job, int error)
+{
+	struct ra_ctx *x = job->priv;
+	struct swapfs *fs = x->fs;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	x->c->state = RA_READY;
+	x->c->error = error;
+	x->ra->reading--;
+	pthread_cond_broadcast(&fs->io_cond);
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (error) {
+		atomic_fetch_add(&fs->io_errors, 1);
+		sw_log(fs, "read-ahead: %s", swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
+	}
+	free(x);
+	free(job);
+}
+
+/* Start reading the chunk at base into slot c (meta lock held). */
+static int ra_start(struct swapfs *fs, struct sw_inode *ino, struct sw_ra *ra,
+		    struct ra_chunk *c, uint64_t base)
+{
+	uint64_t ch = chunk_size(fs), e = up(base + ch < ino->a.size ? base + ch : ino->a.size, BLK);
+	struct ra_ctx *x;
+	struct sw_job *job;
+	unsigned n = 0;
+
+	if (!c->buf && swe_arena_alloc(fs->arena, ch, (void **)&c->buf))
+		return -ENOMEM;
+	memset(c->buf, 0, ch);
+	for (size_t i = sw_ext_find(ino, base); i < ino->next && ino->ext[i].foff < e; i++)
+		n++;
+	job = sw_job_new(n);
+	x = malloc(sizeof(*x));
+	if (!job || !x) {
+		free(job);
+		free(x);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (size_t i = sw_ext_find(ino, base); i < ino->next && ino->ext[i].foff < e; i++) {
+		const struct sw_ext *xt = &ino->ext[i];
+		uint64_t xs = xt->foff > base ? xt->foff : base;
+		uint64_t xe = xt->foff + xt->len < e ? xt->foff + xt->len : e;
+
+		if (xt->flags & SWF_EXT_UNWRITTEN)
+			continue;
+		job->io[n++] = (struct swe_io){ .op = SWE_READ, .offset = xt->voff + (xs - xt->foff),
+						.len = xe - xs, .buf = c->buf + (xs - base) };
+	}
+	job->nio = n;
+	c->foff = base;
+	c->state = RA_READING;
+	c->error = 0;
+	ra->reading++;
+	*x = (struct ra_ctx){ fs, ra, c };
+	job->done = ra_done;
+	job->priv = x;
+	sw_iothread_submit(&fs->io, job);
+	return 0;
+}
+
+static struct ra_chunk *ra_find(struct sw_ra *ra, uint64_t base)
+{
+	for (int i = 0; i < RA_SLOTS; i++)
+		if (ra->c[i].state != RA_EMPTY && ra->c[i].foff == base)
+			return &ra->c[i];
+	return NULL;
+}
+
+/* A slot to (re)use: empty, else the ready chunk furthest behind the reader. */
+static struct ra_chunk *ra_slot(struct sw_ra *ra, uint64_t reader)
+{
+	struct ra_chunk *best = NULL;
+
+	for (int i = 0; i < RA_SLOTS; i++) {
+		struct ra_chunk *c = &ra->c[i];
+
+		if (c->state == RA_EMPTY)
+			return c;
+		if (c->state == RA_READY && c->foff < reader && (!best || c->foff < best->foff))
+			best = c;
+	}
+	return best;
+}
+
+/* Drop ino's window once its reads are done (inode write lock or last user). */
+static void ra_drop(struct swapfs *fs, struct sw_inode *ino)
+{
+	struct sw_ra *ra = ino->ra;
+
+	if (!ra)
+		return;
+	pthread_mutex_lock(&fs->meta.lock);
+	while (ra->reading)
+		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
+	for (int i = 0; i < RA_SLOTS; i++)
+		if (ra->c[i].buf)
+			swe_arena_free(fs->arena, ra->c[i].buf);
+	ino->ra = NULL;
+	pthread_cond_broadcast(&fs->io_cond);	/* staging space came free */
+	pthread_mutex_unlock(&fs->meta.lock);
+	free(ra);
+}
+
+void sw_ra_release(struct swapfs *fs, struct sw_inode *ino)
+{
+	ra_drop(fs, ino);
+}
+
+/*
+ * Serve [off, off+n) from the window (inode read lock held, n > 0, the
+ * range inside the file).  Returns 1 if served into out, 0 if the caller
+ * should read directly, or a negative errno.
+ */
+static int ra_read(struct swapfs *fs, struct sw_inode *ino, uint64_t off, uint64_t n,
+		   char *out)
+{
+	uint64_t ch = chunk_size(fs), first = down(off, ch), last = down(off + n - 1, ch);
+	struct sw_meta *m = &fs->meta;
+	struct sw_ra *ra;
+	int err = 0;
+
+	if (ino->a.size < 4 * ch)
+		return 0;	/* small files: one direct read is as good */
+	pthread_mutex_lock(&m->lock);
+	ra = ino->ra;
+	if (!ra && !(ra = ino->ra = calloc(1, sizeof(*ra)))) {
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	/* what this request needs, then the window ahead of it */
+	for (uint64_t b = first; b < ino->a.size && b < last + RA_SLOTS / 2 * ch; b += ch) {
+		struct ra_chunk *c;
+
+		if (ra_find(ra, b))
+			continue;
+		c = ra_slot(ra, first);
+		if (!c || ra_start(fs, ino, ra, c, b)) {
+			if (b <= last)
+				err = 1;	/* no room for what we need: read directly */
+			break;
+		}
+	}
+	for (uint64_t b = first; !err && b <= last; b += ch) {
+		struct ra_chunk *c;
+
+		while ((c = ra_find(ra, b)) && c->state == RA_READING)
+			pthread_cond_wait(&fs->io_cond, &m->lock);
+		if (!c) {
+			err = 1;
+			break;
+		}
+		if (c->error) {
+			err = c->error;
+			c->state = RA_EMPTY;
+			break;
+		}
+		{
+			uint64_t s = off > b ? off : b, e = off + n < b + ch ? off + n : b + ch;
+
+			memcpy(out + (s - off), c->buf + (s - b), e - s);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return err == 1 ? 0 : err < 0 ? err : 1;
+}
+
 void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	     struct fuse_file_info *fi)
 {
@@ -199,7 +404,14 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	s = down((uint64_t)off, BLK);
 	e = up((uint64_t)off + n, BLK);
 	buf = staging(t, e - s);
-	err = buf ? read_range(&b, ino, s, e, buf) : -ENOMEM;
+	err = buf ? ra_read(fs, ino, (uint64_t)off, n, buf) : -ENOMEM;
+	if (err == 1) {
+		pthread_rwlock_unlock(&ino->rw);
+		fuse_reply_buf(req, buf, n);
+		return;
+	}
+	if (!err)
+		err = read_range(&b, ino, s, e, buf);
 	pthread_rwlock_unlock(&ino->rw);
 	if (err)
 		fuse_reply_err(req, -err);
@@ -432,11 +644,6 @@ struct wb_ctx {
 	size_t nruns;
 };
 
-static uint64_t chunk_size(const struct swapfs *fs)
-{
-	return fs->sb.stripe_unit;
-}
-
 /* Completion of a staged chunk's writes, on the I/O thread. */
 static void wb_done(struct sw_job *job, int error)
 {
@@ -591,6 +798,7 @@ static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	uint64_t ch = chunk_size(fs), end = off + len;
 	int err = 0;
 
+	ra_drop(fs, ino);	/* what was read ahead may be about to change */
 	while (off < end && !err) {
 		uint64_t base = down(off, ch), n = end - off < base + ch - off ? end - off : base + ch - off;
 		struct sw_chunk *c = ino->wb;
@@ -639,6 +847,7 @@ static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 /* Before reading or reshaping a file: nothing staged, nothing in flight. */
 static int settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
 {
+	ra_drop(fs, ino);
 	return (ino->wb || ino->inflight) ? wb_drain(fs, t, ino) : 0;
 }
 

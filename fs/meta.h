@@ -64,6 +64,7 @@ struct sw_inode {
 	uint32_t inflight;	/* async writes not completed: their extents wait to be logged */
 	int wb_error;		/* first async write error, reported once */
 	void *wb;		/* the data path's staging chunk */
+	void *ra;		/* the data path's read-ahead window */
 	bool attr_dirty, on_dirty;
 	struct sw_inode *dirty_next, *hnext;
 	pthread_rwlock_t rw;	/* data path: readers share, writers exclude */

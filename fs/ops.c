@@ -27,6 +27,7 @@
 #endif
 
 static int sync_data(struct swapfs *fs, fuse_ino_t nr);
+static void release_data(struct swapfs *fs, fuse_ino_t nr);
 static void set_open_mode(struct fuse_file_info *fi);
 
 static void ts_from_ns(struct timespec *ts, int64_t ns)
@@ -88,7 +89,7 @@ static void maybe_free(struct swapfs *fs, struct sw_inode *ino)
 {
 	struct swf_rec r = { .type = SWF_R_INODE_FREE };
 
-	if (ino->a.nlink || ino->nlookup || ino->nopen || ino->inflight || ino->wb ||
+	if (ino->a.nlink || ino->nlookup || ino->nopen || ino->inflight || ino->wb || ino->ra ||
 	    ino->a.ino == SW_ROOT_INO || fs->read_only)
 		return;
 	r.u.free.ino = ino->a.ino;
@@ -688,6 +689,7 @@ static void sw_release(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 
 	(void)fi;
 	sync_data(fs, nr);	/* mmap writeback may come after the last flush */
+	release_data(fs, nr);
 	pthread_mutex_lock(&fs->meta.lock);
 	ino = sw_inode_get(&fs->meta, nr);
 	if (ino) {
@@ -714,6 +716,21 @@ static int sync_data(struct swapfs *fs, fuse_ino_t nr)
 		pthread_rwlock_unlock(&ino->rw);
 	}
 	return err;
+}
+
+/* Last close of an inode: its read-ahead window goes. */
+static void release_data(struct swapfs *fs, fuse_ino_t nr)
+{
+	struct sw_inode *ino;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	ino = sw_inode_get(&fs->meta, nr);
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (ino && !ino->dir && ino->ra && ino->nopen <= 1) {
+		pthread_rwlock_wrlock(&ino->rw);
+		sw_ra_release(fs, ino);
+		pthread_rwlock_unlock(&ino->rw);
+	}
 }
 
 /* Data written, then records committed: durable (fsync) or in the log (close). */

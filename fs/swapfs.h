@@ -73,6 +73,8 @@ void sw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
  * first asynchronous write error.
  */
 int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino);
+/* Drop ino's read-ahead window (last close, or the inode is changing). */
+void sw_ra_release(struct swapfs *fs, struct sw_inode *ino);
 /* Change the size of ino (inode write lock held, meta lock not held). */
 int sw_truncate(struct swapfs *fs, struct sw_inode *ino, uint64_t size);
 uint64_t sw_allocated_bytes(const struct sw_inode *ino);
