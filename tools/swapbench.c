@@ -53,6 +53,9 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: swapbench raw --devices A[:B...] [options]\n"
 "       swapbench table --devices A[:B...] [--files N]\n"
+"       swapbench mount --dir DIR [--files N] [--file-size S] [--small N] [--no-direct] [--json]\n"
+"       swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N]\n"
+"                         [--file-size S] [--small N] [--json] [--png FILE]\n"
 "\n"
 "Measure sequential write then read bandwidth of the member devices through\n"
 "the swapfs io_uring engine (striped, O_DIRECT).  THE MEMBERS ARE OVERWRITTEN:\n"
@@ -76,6 +79,13 @@ static void usage(FILE *f)
 "                         over the same bytes and print the ratio\n"
 "  -j, --json             print one JSON object instead of text\n"
 "  -h, --help             show this help\n"
+"\n"
+"mount: application workloads on DIR (a swapfs mount or any filesystem):\n"
+"large writes with fsync then cold reads, fio libaio O_DIRECT 1M depth 32,\n"
+"a cold mmap scan, and 10,000 small tensors created, read and unlinked.\n"
+"compare: on the same image files in one run: the raw limit (fio io_uring),\n"
+"swapfs and btrfs raid0 over loop devices; a table of MiB/s and ratios,\n"
+"JSON with --json, a bar chart with --png (gnuplot).  Needs root.\n"
 "\n"
 "table: build a table of N tensor files (default 1000000) on formatted members\n"
 "(their table is replaced), then time loading it as a mount does and report\n"
@@ -496,6 +506,10 @@ int main(int argc, char **argv)
 		return cmd_raw(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "table"))
 		return bench_table(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "mount"))
+		return bench_mount(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "compare"))
+		return bench_compare(argc - 1, argv + 1, argv[0]);
 	fprintf(stderr, "swapbench: unknown mode '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

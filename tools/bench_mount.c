@@ -1,0 +1,547 @@
+/*
+ * bench_mount.c - `swapbench mount` (application workloads on a directory:
+ * a swapfs mount, or any filesystem for comparison) and `swapbench compare`
+ * (the raw limit, swapfs and btrfs raid0 over the same image files, one run).
+ *
+ * Workloads, as the frameworks issue them:
+ *   write   N files of S bytes with 64 MiB write() calls, fsync each
+ *   read    the same files read back cold (page cache dropped) in 64 MiB reads
+ *   direct  fio libaio O_DIRECT 1 MiB at depth 32 (DeepSpeed's swapper), write then read
+ *   mmap    cold full scan of one file through a MAP_SHARED read-only mapping
+ *   small   10,000 x 64 KiB tensors: create+write+close, read, unlink (files/s)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "config.h"
+#include "util.h"
+
+#define MiB (1024.0 * 1024.0)
+
+struct wl_opts {
+	const char *dir;
+	unsigned files, small_files;
+	uint64_t file_size;
+	bool direct, json;
+};
+
+struct wl_result {
+	double write, read, direct_write, direct_read, mmap_scan;
+	double small_create, small_read, small_unlink;	/* files/s */
+};
+
+static void drop_caches(void)
+{
+	FILE *f;
+
+	sync();
+	f = fopen("/proc/sys/vm/drop_caches", "w");
+	if (f) {
+		fputs("3\n", f);
+		fclose(f);
+	}
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static double wl_write(const struct wl_opts *o, char *buf, size_t bufsz)
+{
+	double t0 = now_seconds();
+	char path[4096];
+
+	for (unsigned i = 0; i < o->files; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/t%u.tensor", o->dir, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0)
+			return -errno;
+		for (uint64_t done = 0; done < o->file_size; done += bufsz) {
+			size_t n = o->file_size - done < bufsz ? o->file_size - done : bufsz;
+
+			if (write_all(fd, buf, n) || fsync(fd) < 0 * (done + n < o->file_size)) {
+				close(fd);
+				return -EIO;
+			}
+		}
+		if (fsync(fd) < 0 || close(fd) < 0)
+			return -EIO;
+	}
+	return o->files * (double)o->file_size / MiB / (now_seconds() - t0);
+}
+
+static double wl_read(const struct wl_opts *o, char *buf, size_t bufsz)
+{
+	char path[4096];
+	double t0;
+
+	drop_caches();
+	t0 = now_seconds();
+	for (unsigned i = 0; i < o->files; i++) {
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/t%u.tensor", o->dir, i);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -errno;
+		while ((n = read(fd, buf, bufsz)) > 0)
+			;
+		close(fd);
+		if (n < 0)
+			return -EIO;
+	}
+	return o->files * (double)o->file_size / MiB / (now_seconds() - t0);
+}
+
+static double wl_mmap(const struct wl_opts *o)
+{
+	char path[4096];
+	volatile uint64_t sum = 0;
+	uint64_t size = o->file_size * (o->files < 4 ? o->files : 4);
+	double t0;
+	int fd;
+	void *p;
+
+	/* one large tensor: the first files concatenated would need a copy; use t0 grown */
+	snprintf(path, sizeof(path), "%s/t0.tensor", o->dir);
+	size = o->file_size;
+	drop_caches();
+	t0 = now_seconds();
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -errno;
+	madvise(p, size, MADV_SEQUENTIAL);
+	for (uint64_t i = 0; i < size / 8; i += 8)	/* every cache line */
+		sum += ((const uint64_t *)p)[i];
+	munmap(p, size);
+	(void)sum;
+	return size / MiB / (now_seconds() - t0);
+}
+
+static int wl_small(const struct wl_opts *o, struct wl_result *r, char *buf)
+{
+	char path[4096];
+	double t0;
+
+	snprintf(path, sizeof(path), "%s/small", o->dir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	t0 = now_seconds();
+	for (unsigned i = 0; i < o->small_files; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/small/s%u.tensor.swp", o->dir, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write_all(fd, buf, 65536) || close(fd) < 0)
+			return -EIO;
+	}
+	r->small_create = o->small_files / (now_seconds() - t0);
+	drop_caches();
+	t0 = now_seconds();
+	for (unsigned i = 0; i < o->small_files; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/small/s%u.tensor.swp", o->dir, i);
+		fd = open(path, O_RDONLY);
+		if (fd < 0 || read(fd, buf, 65536) != 65536 || close(fd) < 0)
+			return -EIO;
+	}
+	r->small_read = o->small_files / (now_seconds() - t0);
+	t0 = now_seconds();
+	for (unsigned i = 0; i < o->small_files; i++) {
+		snprintf(path, sizeof(path), "%s/small/s%u.tensor.swp", o->dir, i);
+		if (unlink(path) < 0)
+			return -errno;
+	}
+	r->small_unlink = o->small_files / (now_seconds() - t0);
+	snprintf(path, sizeof(path), "%s/small", o->dir);
+	rmdir(path);
+	return 0;
+}
+
+/* fio libaio O_DIRECT 1 MiB depth 32 on one file in dir; MiB/s. */
+static double wl_fio(const struct wl_opts *o, const char *rw)
+{
+	char file[4200], size[64], *out = NULL;
+	char *argv[] = { FIO_PATH, "--name=ds", file, size, "--ioengine=libaio",
+			 "--direct=1", "--bs=1M", "--iodepth=32", NULL, "--output-format=terse",
+			 "--terse-version=3", NULL };
+	char rwarg[32];
+	double kib = 0;
+	int st;
+
+	snprintf(file, sizeof(file), "--filename=%s/direct.swp", o->dir);
+	snprintf(size, sizeof(size), "--size=%llu", (unsigned long long)(o->file_size * 2));
+	snprintf(rwarg, sizeof(rwarg), "--rw=%s", rw);
+	argv[8] = rwarg;
+	if (!strcmp(rw, "read"))
+		drop_caches();
+	st = run_capture(argv, &out);
+	if (st == 0 && out) {
+		char *f = out;
+
+		for (int field = 1; f && field < (rw[0] == 'r' ? 7 : 48); field++)
+			if ((f = strchr(f, ';')))
+				f++;
+		if (f)
+			kib = strtod(f, NULL);
+	}
+	free(out);
+	return st ? -EIO : kib / 1024.0;
+}
+
+static int run_workloads(const struct wl_opts *o, struct wl_result *r)
+{
+	size_t bufsz = 64 << 20;
+	char *buf;
+	char path[4096];
+
+	memset(r, 0, sizeof(*r));
+	if (posix_memalign((void **)&buf, 4096, bufsz))
+		return -ENOMEM;
+	memset(buf, 0x5a, bufsz);
+	r->write = wl_write(o, buf, bufsz);
+	r->read = r->write > 0 ? wl_read(o, buf, bufsz) : -1;
+	r->mmap_scan = r->write > 0 ? wl_mmap(o) : -1;
+	for (unsigned i = 0; i < o->files; i++) {
+		snprintf(path, sizeof(path), "%s/t%u.tensor", o->dir, i);
+		unlink(path);
+	}
+	if (o->direct) {
+		r->direct_write = wl_fio(o, "write");
+		r->direct_read = r->direct_write > 0 ? wl_fio(o, "read") : -1;
+		snprintf(path, sizeof(path), "%s/direct.swp", o->dir);
+		unlink(path);
+	}
+	if (o->small_files)
+		wl_small(o, r, buf);
+	free(buf);
+	return r->write > 0 && r->read > 0 ? 0 : -EIO;
+}
+
+static void print_result(const char *label, const struct wl_result *r)
+{
+	printf("%-10s write %6.0f  read %6.0f  direct w %6.0f r %6.0f  mmap %6.0f MiB/s  small c/r/u %6.0f %6.0f %6.0f files/s\n",
+	       label, r->write, r->read, r->direct_write, r->direct_read, r->mmap_scan,
+	       r->small_create, r->small_read, r->small_unlink);
+}
+
+static json_object *result_json(const struct wl_result *r)
+{
+	json_object *j = json_object_new_object();
+
+	json_object_object_add(j, "write_mib_s", json_object_new_double(r->write));
+	json_object_object_add(j, "read_mib_s", json_object_new_double(r->read));
+	json_object_object_add(j, "direct_write_mib_s", json_object_new_double(r->direct_write));
+	json_object_object_add(j, "direct_read_mib_s", json_object_new_double(r->direct_read));
+	json_object_object_add(j, "mmap_scan_mib_s", json_object_new_double(r->mmap_scan));
+	json_object_object_add(j, "small_create_files_s", json_object_new_double(r->small_create));
+	json_object_object_add(j, "small_read_files_s", json_object_new_double(r->small_read));
+	json_object_object_add(j, "small_unlink_files_s", json_object_new_double(r->small_unlink));
+	return j;
+}
+
+static int parse_common(int argc, char **argv, struct wl_opts *o, const char **extra,
+			unsigned *ndev, uint64_t *dev_size, const char **png)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t x;
+
+		if (!strcmp(a, "--json")) {
+			o->json = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-direct")) {
+			o->direct = false;
+			continue;
+		}
+		if (!v)
+			return -EINVAL;
+		i++;
+		if (!strcmp(a, "--dir"))
+			o->dir = v;
+		else if (!strcmp(a, "--images") && extra)
+			*extra = v;
+		else if (!strcmp(a, "--png") && png)
+			*png = v;
+		else if (parse_size(v, &x))
+			return -EINVAL;
+		else if (!strcmp(a, "--files") && x > 0 && x < 100000)
+			o->files = (unsigned)x;
+		else if (!strcmp(a, "--file-size") && x >= (1 << 20))
+			o->file_size = x;
+		else if (!strcmp(a, "--small") && x < 10000000)
+			o->small_files = (unsigned)x;
+		else if (!strcmp(a, "--ndev") && ndev && x >= 1 && x <= 16)
+			*ndev = (unsigned)x;
+		else if (!strcmp(a, "--dev-size") && dev_size)
+			*dev_size = x;
+		else
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int bench_mount(int argc, char **argv)
+{
+	struct wl_opts o = { .files = 8, .file_size = 512ull << 20, .small_files = 10000,
+			     .direct = true };
+	struct wl_result r;
+
+	if (parse_common(argc, argv, &o, NULL, NULL, NULL, NULL) || !o.dir) {
+		fprintf(stderr, "usage: swapbench mount --dir DIR [--files N] [--file-size S] [--small N] [--no-direct] [--json]\n");
+		return 2;
+	}
+	if (run_workloads(&o, &r)) {
+		fprintf(stderr, "swapbench: a workload failed in %s\n", o.dir);
+		return 1;
+	}
+	if (o.json) {
+		json_object *j = result_json(&r);
+
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
+		json_object_put(j);
+	} else {
+		print_result(o.dir, &r);
+	}
+	return 0;
+}
+
+/* ---- compare ----------------------------------------------------------- */
+
+static int run(char *const argv[])
+{
+	char *out = NULL;
+	int st = run_capture(argv, &out);
+
+	if (st)
+		fprintf(stderr, "swapbench: %s failed (%d): %s\n", argv[0], st, out ? out : "");
+	free(out);
+	return st;
+}
+
+static bool wait_mounted(const char *mnt)
+{
+	for (int i = 0; i < 200; i++) {
+		FILE *f = fopen("/proc/self/mounts", "r");
+		char line[8192];
+		bool found = false;
+
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, mnt))
+				found = true;
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* The swapfs and mkswapfs next to this swapbench (build tree or installed). */
+static void sibling(const char *self, const char *name, const char *alt, char *out, size_t len)
+{
+	const char *slash = strrchr(self, '/');
+	int dlen = slash ? (int)(slash - self) : 1;
+	const char *dir = slash ? self : ".";
+
+	if ((size_t)snprintf(out, len, "%.*s/%s", dlen, dir, name) < len && access(out, X_OK) == 0)
+		return;
+	if ((size_t)snprintf(out, len, "%.*s/%s", dlen, dir, alt) < len && access(out, X_OK) == 0)
+		return;
+	snprintf(out, len, "%s", name);
+}
+
+int bench_compare(int argc, char **argv, const char *self)
+{
+	struct wl_opts o = { .files = 8, .file_size = 512ull << 20, .small_files = 10000,
+			     .direct = true };
+	const char *images = "/dev/shm/swapbench", *png = NULL;
+	unsigned ndev = 4;
+	uint64_t dev_size = 3ull << 30;
+	char img[16][1024], mnt[1024], members[16 * 1024 + 16] = "", swapfs[4096], mkfs[4096];
+	char loops[16][64];
+	struct wl_result rs, rb;
+	double raw_w = 0, raw_r = 0;
+	json_object *j;
+	int rc = 1;
+
+	if (parse_common(argc, argv, &o, &images, &ndev, &dev_size, &png)) {
+		fprintf(stderr, "usage: swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N] [--file-size S] [--small N] [--json] [--png FILE]\n");
+		return 2;
+	}
+	sibling(self, "swapfs", "../fs/swapfs", swapfs, sizeof(swapfs));
+	sibling(self, "mkswapfs", "mkswapfs", mkfs, sizeof(mkfs));
+	mkdir(images, 0755);
+	snprintf(mnt, sizeof(mnt), "%.900s/mnt", images);
+	mkdir(mnt, 0755);
+	for (unsigned i = 0; i < ndev; i++) {
+		char of[1100], count[32];
+
+		if (strlen(images) > 900) {
+			fprintf(stderr, "swapbench: --images path too long\n");
+			return 2;
+		}
+		snprintf(img[i], sizeof(img[i]), "%.900s/member%u.img", images, i);
+		snprintf(of, sizeof(of), "of=%.1000s", img[i]);
+		snprintf(count, sizeof(count), "count=%llu", (unsigned long long)(dev_size >> 24));
+		/* fault the backing memory or blocks in once (this VM touches fresh memory slowly) */
+		if (run((char *[]){ "dd", "if=/dev/zero", of, "bs=16M", count, "oflag=direct",
+				    "status=none", NULL }))
+			return 1;
+		strcat(members, i ? ":" : "");
+		strcat(members, img[i]);
+	}
+	fprintf(stderr, "swapbench compare: %u members of %llu MiB in %s, %u x %llu MiB files\n",
+		ndev, (unsigned long long)(dev_size >> 20), images, o.files,
+		(unsigned long long)(o.file_size >> 20));
+	/* 1. raw limit: fio io_uring, one job per member */
+	{
+		char *raw_w_argv[] = { (char *)self, "raw", "--devices", members, "--size",
+				       NULL, "--compare-fio", "--json", "--no-warmup", NULL };
+		char sz[32], *out = NULL;
+		json_object *jr, *v;
+
+		snprintf(sz, sizeof(sz), "%llu", (unsigned long long)(o.files * o.file_size));
+		raw_w_argv[5] = sz;
+		if (run_capture(raw_w_argv, &out) == 0 && (jr = json_tokener_parse(out))) {
+			if (json_object_object_get_ex(jr, "fio_write", &v) &&
+			    json_object_object_get_ex(v, "median_mib_s", &v))
+				raw_w = json_object_get_double(v);
+			if (json_object_object_get_ex(jr, "fio_read", &v) &&
+			    json_object_object_get_ex(v, "median_mib_s", &v))
+				raw_r = json_object_get_double(v);
+			json_object_put(jr);
+		}
+		free(out);
+	}
+	/* 2. swapfs */
+	{
+		char *mk[20] = { mkfs, "-q", "-f" };
+		int k = 3;
+
+		for (unsigned i = 0; i < ndev; i++)
+			mk[k++] = img[i];
+		mk[k] = NULL;
+		if (run(mk) || run((char *[]){ swapfs, members, mnt, NULL }) || !wait_mounted(mnt))
+			goto out;
+		o.dir = mnt;
+		if (run_workloads(&o, &rs))
+			fprintf(stderr, "swapbench: a workload failed on swapfs\n");
+		run((char *[]){ "umount", mnt, NULL });
+		sleep(1);
+	}
+	/* 3. btrfs raid0 over loop devices on the same files (nodatasum: O_DIRECT) */
+	memset(&rb, 0, sizeof(rb));
+	{
+		char *mk[24] = { "mkfs.btrfs", "-q", "-f", "-d", "raid0", "-m", "raid1" };
+		int k = 7;
+		bool ok = true;
+
+		for (unsigned i = 0; i < ndev && ok; i++) {
+			char *out = NULL;
+
+			ok = run_capture((char *[]){ "losetup", "--direct-io=on", "-f", "--show",
+						     img[i], NULL }, &out) == 0 && out;
+			if (ok) {
+				snprintf(loops[i], sizeof(loops[i]), "%s", out);
+				loops[i][strcspn(loops[i], "\n")] = 0;
+				mk[k++] = loops[i];
+			} else {
+				loops[i][0] = 0;
+			}
+			free(out);
+		}
+		mk[k] = NULL;
+		if (ok && !run(mk) &&
+		    !run((char *[]){ "mount", "-o", "nodatasum", loops[0], mnt, NULL })) {
+			o.dir = mnt;
+			run_workloads(&o, &rb);
+			run((char *[]){ "umount", mnt, NULL });
+		}
+		for (unsigned i = 0; i < ndev; i++)
+			if (loops[i][0])
+				run((char *[]){ "losetup", "-d", loops[i], NULL });
+	}
+	rc = 0;
+	if (o.json) {
+		j = json_object_new_object();
+		json_object_object_add(j, "raw_fio_write_mib_s", json_object_new_double(raw_w));
+		json_object_object_add(j, "raw_fio_read_mib_s", json_object_new_double(raw_r));
+		json_object_object_add(j, "swapfs", result_json(&rs));
+		json_object_object_add(j, "btrfs_raid0", result_json(&rb));
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
+		json_object_put(j);
+	} else {
+		printf("raw limit (fio io_uring, O_DIRECT, 1M, qd 32, one job per member): write %.0f  read %.0f MiB/s\n",
+		       raw_w, raw_r);
+		print_result("swapfs", &rs);
+		print_result("btrfs-r0", &rb);
+		printf("swapfs / raw:   write %.2f  read %.2f  direct w %.2f r %.2f  mmap %.2f\n",
+		       rs.write / raw_w, rs.read / raw_r, rs.direct_write / raw_w,
+		       rs.direct_read / raw_r, rs.mmap_scan / raw_r);
+		printf("swapfs / btrfs: write %.2f  read %.2f  direct w %.2f r %.2f  mmap %.2f  small c/r/u %.2f %.2f %.2f\n",
+		       rs.write / rb.write, rs.read / rb.read, rs.direct_write / rb.direct_write,
+		       rs.direct_read / rb.direct_read, rs.mmap_scan / rb.mmap_scan,
+		       rs.small_create / rb.small_create, rs.small_read / rb.small_read,
+		       rs.small_unlink / rb.small_unlink);
+	}
+	if (png) {
+		char dat[1100], script[4096];
+		FILE *f;
+
+		snprintf(dat, sizeof(dat), "%.900s/compare.dat", images);
+		f = fopen(dat, "w");
+		if (f) {
+			fprintf(f, "workload raw swapfs btrfs\n");
+			fprintf(f, "write %.0f %.0f %.0f\n", raw_w, rs.write, rb.write);
+			fprintf(f, "read %.0f %.0f %.0f\n", raw_r, rs.read, rb.read);
+			fprintf(f, "direct-write %.0f %.0f %.0f\n", raw_w, rs.direct_write, rb.direct_write);
+			fprintf(f, "direct-read %.0f %.0f %.0f\n", raw_r, rs.direct_read, rb.direct_read);
+			fprintf(f, "mmap-scan %.0f %.0f %.0f\n", raw_r, rs.mmap_scan, rb.mmap_scan);
+			fclose(f);
+			snprintf(script, sizeof(script),
+				 "set terminal png size 900,500; set output '%s'; set style data histograms;"
+				 "set style fill solid; set ylabel 'MiB/s'; set key top right;"
+				 "set title 'swapfs vs raw limit vs btrfs raid0 (%u members)';"
+				 "plot '%s' using 2:xtic(1) title 'raw (fio)', '' using 3 title 'swapfs', '' using 4 title 'btrfs raid0'",
+				 png, ndev, dat);
+			if (run((char *[]){ "gnuplot", "-e", script, NULL }))
+				fprintf(stderr, "swapbench: no chart (is gnuplot installed?)\n");
+		}
+	}
+out:
+	for (unsigned i = 0; i < ndev; i++)
+		unlink(img[i]);
+	rmdir(mnt);
+	return rc;
+}
