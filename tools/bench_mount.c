@@ -531,7 +531,7 @@ int bench_compare(int argc, char **argv, const char *self)
 			fclose(f);
 			snprintf(script, sizeof(script),
 				 "set terminal png size 900,500; set output '%s'; set style data histograms;"
-				 "set style fill solid; set ylabel 'MiB/s'; set key top right;"
+				 "set style fill solid; set ylabel 'MiB/s'; set key top right; set xrange [-0.6:4.6]; set yrange [0:*];"
 				 "set title 'swapfs vs raw limit vs btrfs raid0 (%u members)';"
 				 "plot '%s' using 2:xtic(1) title 'raw (fio)', '' using 3 title 'swapfs', '' using 4 title 'btrfs raid0'",
 				 png, ndev, dat);
