@@ -828,10 +828,10 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 			struct sw_inode *c;
 			struct swf_rec r;
 
-			if (!e->ino)
-				continue;
-			c = sw_inode_get(m, e->ino);
-			if (c->dir && qt <= m->count) {
+			if (!e->ino || !(c = sw_inode_get(m, e->ino)))
+				continue;	/* a dangling entry (only swapfsck sees one) */
+			if (c->dir && c->ckpt_mark != m->gen + 1 && qt <= m->count) {
+				c->ckpt_mark = m->gen + 1;	/* a directory is written once */
 				queue[qt++] = c;
 				err = ckpt_inode(b, c);
 			}
@@ -869,6 +869,11 @@ static int ckpt_write(struct swe_volume *vol, const struct swf_super *sb,
 		if (err)
 			return err;
 	}
+	/* the new generation's log starts on a clean block, not on old bytes */
+	memset(b->p, 0, SWF_BLOCK);
+	for (unsigned d = 0; d < nmirror; d++)
+		if ((err = swe_member_pwrite(vol, d, b->p, SWF_BLOCK, sb->log_offset)))
+			return err;
 	for (unsigned d = 0; d < nmirror; d++)
 		if ((err = swe_member_flush(vol, d)))
 			return err;
@@ -980,6 +985,19 @@ static int ckpt_read(struct sw_meta *m, unsigned dev, unsigned slot,
 	return 0;
 }
 
+static void note_bad(struct sw_meta *m, const struct swf_rec *r, bool in_log)
+{
+	if (!m->bad_records++) {
+		m->bad_first_seq = in_log ? r->seq : 0;
+		m->bad_first_type = r->type;
+	}
+}
+
+int sw_meta_apply(struct sw_meta *m, const struct swf_rec *rec)
+{
+	return apply(m, rec);
+}
+
 static int apply_all(struct sw_meta *m, const uint8_t *p, size_t len)
 {
 	size_t pos = 0;
@@ -990,8 +1008,11 @@ static int apply_all(struct sw_meta *m, const uint8_t *p, size_t len)
 
 		if (n <= 0)
 			return n ? n : -EBADMSG;
-		if (apply(m, &r))
-			return -EBADMSG;
+		if (apply(m, &r)) {
+			if (!m->salvage)
+				return -EBADMSG;
+			note_bad(m, &r, false);
+		}
 		pos += (size_t)n;
 	}
 	return 0;
@@ -1024,8 +1045,13 @@ static int64_t replay(struct sw_meta *m, const uint8_t *log, size_t len,
 			struct swf_rec g;
 			int k = swf_rec_decode(&g, log + q, pos - q);
 
-			if (k <= 0 || apply(m, &g))
+			if (k <= 0)
 				return -EBADMSG;
+			if (apply(m, &g)) {
+				if (!m->salvage)
+					return -EBADMSG;
+				note_bad(m, &g, true);
+			}
 			q += (size_t)k;
 			(*records)++;
 		}
@@ -1045,27 +1071,43 @@ static int rebuild_alloc(struct sw_meta *m)
 	for (size_t s = 0; s < m->hsize && !err; s++)
 		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext)
 			for (size_t k = 0; k < i->next && !err; k++)
-				err = sw_alloc_mark(&m->alloc, i->ext[k].voff / m->sb.alloc_unit,
-						    i->ext[k].len / m->sb.alloc_unit);
+				if ((err = sw_alloc_mark(&m->alloc, i->ext[k].voff / m->sb.alloc_unit,
+							 i->ext[k].len / m->sb.alloc_unit)) == -EEXIST &&
+				    m->salvage)
+					err = 0;	/* overlap: swapfsck reports it */
 	return err == -EEXIST ? -EUCLEAN : err;
 }
 
 int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
 		 const struct swf_super *sb, bool read_only)
 {
+	return sw_meta_open(m, vol, sb, read_only ? SW_LOAD_READ_ONLY : 0, NULL);
+}
+
+int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_super *sb,
+		 unsigned flags, struct sw_load_report *rep)
+{
 	struct swf_ckpt best = {0}, c;
 	uint8_t *best_body = NULL, *body, *log = NULL;
 	int64_t best_head = -1;
 	uint64_t records;
 	unsigned best_dev = 0;
+	struct sw_load_report scratch;
+	bool read_only = flags & SW_LOAD_READ_ONLY;
 	int err = meta_init(m, vol, sb, read_only);
 
 	if (err)
 		return err;
+	if (!rep)
+		rep = &scratch;
+	memset(rep, 0, sizeof(*rep));
+	m->salvage = flags & SW_LOAD_SALVAGE;
 	/* newest valid checkpoint over both slots of every mirror */
 	for (unsigned d = 0; d < m->nmirror; d++)
 		for (unsigned slot = 0; slot < 2; slot++) {
-			if (ckpt_read(m, d, slot, &c, &body))
+			rep->ckpt_err[d][slot] = ckpt_read(m, d, slot, &c, &body);
+			rep->ckpt_gen[d][slot] = c.generation;
+			if (rep->ckpt_err[d][slot])
 				continue;
 			if (!best_body || c.generation > best.generation) {
 				free(best_body);
@@ -1080,6 +1122,7 @@ int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
 		goto out;
 	}
 	m->gen = best.generation;
+	rep->generation = best.generation;
 	m->seq = best.seq;
 	m->next_ino = best.next_ino;
 	m->replaying = true;
@@ -1096,9 +1139,16 @@ int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
 	for (unsigned d = 0; d < m->nmirror; d++) {
 		int64_t head;
 
+		rep->log_head[d] = -1;
 		if (swe_member_pread(vol, d, log, m->sb.log_size, m->sb.log_offset))
 			continue;
 		head = replay(m, log, m->sb.log_size, true, &records);
+		rep->log_head[d] = head;
+		if (head >= 0 && (uint64_t)head < m->sb.log_size) {
+			struct swf_rec r;
+
+			rep->log_torn[d] = swf_rec_decode(&r, log + head, m->sb.log_size - head) < 0;
+		}
 		if (head > best_head) {
 			best_head = head;
 			best_dev = d;
@@ -1116,7 +1166,7 @@ int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
 	m->head = best_head > 0 ? (uint64_t)best_head : 0;
 	err = rebuild_alloc(m);
 	/* start a clean generation so no torn tail can be mistaken for new records */
-	if (!err && !read_only && best_head > 0)
+	if (!err && !read_only && best_head > 0 && !(flags & SW_LOAD_NO_CHECKPOINT))
 		err = sw_meta_checkpoint(m);
 out:
 	m->replaying = false;

@@ -62,6 +62,7 @@ struct sw_inode {
 	uint64_t nlookup;	/* kernel references (FUSE lookup count) */
 	uint32_t nopen;
 	uint32_t inflight;	/* async writes not completed: their extents wait to be logged */
+	uint32_t ckpt_mark;	/* checkpoint generation that already wrote this directory */
 	int wb_error;		/* first async write error, reported once */
 	void *wb;		/* the data path's staging chunk */
 	void *ra;		/* the data path's read-ahead window */
@@ -94,10 +95,31 @@ struct sw_meta {
 	struct sw_free_range *pending_free;
 	size_t npending_free, cap_pending_free;
 	bool replaying;
+	bool salvage;		/* swapfsck: skip records that do not apply, count them */
+	uint64_t bad_records;
+	uint64_t bad_first_seq;	/* seq of the first skipped record (log), 0 if in a checkpoint */
+	int bad_first_type;
 	/* counters */
 	uint64_t commits, checkpoints, records_replayed;
 };
 
+/* What swapfsck learns while loading: the state of each mirror's copies. */
+struct sw_load_report {
+	int ckpt_err[SWF_MIRRORS][2];	/* per mirror and slot: 0 valid, else -errno */
+	uint32_t ckpt_gen[SWF_MIRRORS][2];
+	int64_t log_head[SWF_MIRRORS];	/* valid prefix of each mirror's log */
+	bool log_torn[SWF_MIRRORS];	/* a damaged record right after that prefix */
+	uint32_t generation;		/* of the checkpoint in use */
+};
+
+#define SW_LOAD_READ_ONLY 1u
+#define SW_LOAD_SALVAGE 2u	/* tolerate records that do not apply (swapfsck) */
+#define SW_LOAD_NO_CHECKPOINT 4u
+
+int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_super *sb,
+		 unsigned flags, struct sw_load_report *rep);
+/* Apply one record to the table without logging it (swapfsck's repairs). */
+int sw_meta_apply(struct sw_meta *m, const struct swf_rec *rec);
 /* Open: newest valid checkpoint + replay of the log; rebuilds the allocator. */
 int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
 		 const struct swf_super *sb, bool read_only);

@@ -23,6 +23,10 @@ while [ $r -le "$rounds" ]; do
 	kill "$churn" 2>/dev/null	# before the dead mount is detached: it must not write below it
 	wait "$churn" 2>/dev/null
 	crash_fs
+	# what a crash leaves is only what -p may fix (torn log tail, orphans)
+	"$builddir/tools/swapfsck" -p "$DEVS" > "$T/fsck.out"; rc=$?
+	[ $rc -le 1 ] || { cat "$T/fsck.out"; fail "swapfsck -p after crash $r: exit $rc"; }
+	"$builddir/tools/swapfsck" -n "$DEVS" > "$T/fsck.out" || { cat "$T/fsck.out"; fail "not clean after -p"; }
 	mount_fs
 	$PY "$(dirname "$0")/crash_io.py" "$MNT" "$state" verify || fail "after crash $r"
 	umount_fs

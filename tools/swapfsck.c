@@ -1,0 +1,628 @@
+/*
+ * swapfsck - check and repair a swapfs, e2fsck-style.
+ *
+ *   pass 0  superblocks: primary against replica on every member, member set
+ *   pass 1  metadata area: checkpoints and logs of both mirrors, records
+ *   pass 2  inodes and directories: entries, reachability, link counts, types
+ *   pass 3  extents: no volume space owned twice; free space summary
+ *
+ * Problems come from one table (fsck_problem.h).  Repairs are applied to
+ * the in-memory table as records and written as one new checkpoint at the
+ * end, the same way the daemon persists its table.  Exit codes are
+ * e2fsck's, OR-ed: 0 clean, 1 corrected, 4 left uncorrected, 8 operational
+ * error, 16 usage, 32 cancelled.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsck_problem.h"
+#include "fsvol.h"
+#include "meta.h"
+#include "util.h"
+
+enum { EXIT_OK = 0, EXIT_FIXED = 1, EXIT_LEFT = 4, EXIT_OPERR = 8, EXIT_USAGE = 16,
+       EXIT_CANCEL = 32 };
+enum mode { MODE_ASK, MODE_NO, MODE_YES, MODE_PREEN };
+
+struct fsck {
+	char **members;
+	unsigned n;
+	enum mode mode;
+	bool verbose, progress, json, always_yes;
+	struct swe_volume *vol;
+	struct swf_super sb;
+	struct sw_meta m;
+	bool loaded, table_changed, need_checkpoint;
+	unsigned found, fixed, left;
+	json_object *jproblems;
+};
+
+static const struct fsck_problem_desc *describe(enum fsck_problem code)
+{
+	for (size_t i = 0; i < sizeof(fsck_problems) / sizeof(fsck_problems[0]); i++)
+		if (fsck_problems[i].code == code)
+			return &fsck_problems[i];
+	return NULL;
+}
+
+static void cancel(struct fsck *f)
+{
+	printf("swapfsck: cancelled; nothing more written\n");
+	exit(EXIT_CANCEL | (f->fixed ? EXIT_FIXED : 0) | EXIT_LEFT);
+}
+
+/*
+ * Report a problem (message filled from the varargs) and decide whether to
+ * fix it; the fix text takes fix_arg where it has a %llu.  The formats come
+ * from the problem table, so they cannot be checked at the call.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long fix_arg, ...)
+{
+	const struct fsck_problem_desc *d = describe(code);
+	char msg[1024], fix[256];
+	bool yes = false;
+	va_list ap;
+
+	va_start(ap, fix_arg);
+	vsnprintf(msg, sizeof(msg), d->message, ap);
+	va_end(ap);
+	snprintf(fix, sizeof(fix), d->fix, fix_arg);
+	f->found++;
+	switch (f->mode) {
+	case MODE_YES: yes = true; break;
+	case MODE_NO: yes = false; break;
+	case MODE_PREEN: yes = d->expected_after_crash; break;
+	case MODE_ASK:
+		if (f->always_yes) {
+			yes = true;
+			break;
+		}
+		if (!isatty(STDIN_FILENO)) {
+			yes = false;
+			break;
+		}
+		for (;;) {
+			char line[16];
+
+			printf("0x%04x %s\n  %s? [y/n/a(ll)/q(uit)] ", code, msg, fix);
+			fflush(stdout);
+			if (!fgets(line, sizeof(line), stdin) || line[0] == 'q')
+				cancel(f);
+			if (line[0] == 'y' || line[0] == 'a') {
+				f->always_yes = line[0] == 'a';
+				yes = true;
+				break;
+			}
+			if (line[0] == 'n')
+				break;
+		}
+		break;
+	}
+	if (f->mode != MODE_ASK || !isatty(STDIN_FILENO))
+		if (!f->json)
+			printf("0x%04x %s\n  %s? %s\n", code, msg, fix, yes ? "yes" : "no");
+	if (yes)
+		f->fixed++;
+	else
+		f->left++;
+	if (f->jproblems) {
+		json_object *p = json_object_new_object();
+
+		json_object_object_add(p, "code", json_object_new_int(code));
+		json_object_object_add(p, "message", json_object_new_string(msg));
+		json_object_object_add(p, "fix", json_object_new_string(fix));
+		json_object_object_add(p, "fixed", json_object_new_boolean(yes));
+		json_object_array_add(f->jproblems, p);
+	}
+	if (f->mode == MODE_PREEN && !yes && !f->json)
+		printf("  UNEXPECTED INCONSISTENCY: run swapfsck without -p\n");
+	return yes;
+}
+#pragma GCC diagnostic pop
+
+static void pass(struct fsck *f, const char *name)
+{
+	if (f->progress && !f->json)
+		fprintf(stderr, "%s\n", name);
+}
+
+static void fix_apply(struct fsck *f, struct swf_rec r)
+{
+	int err = sw_meta_apply(&f->m, &r);
+
+	if (err)
+		fprintf(stderr, "swapfsck: repair record type %u failed: %s\n", r.type, strerror(-err));
+	f->table_changed = true;
+}
+
+/* ---- pass 0: superblocks ----------------------------------------------- */
+
+static int check_superblocks(struct fsck *f)
+{
+	uint8_t *p, *r;
+	int rc = 0;
+
+	if (posix_memalign((void **)&p, 4096, SWF_SB_SIZE) ||
+	    posix_memalign((void **)&r, 4096, SWF_SB_SIZE))
+		return EXIT_OPERR;
+	pass(f, "Pass 0: superblocks");
+	for (unsigned i = 0; i < f->n; i++) {
+		struct swf_super sp, sr;
+		int ep = swe_member_pread(f->vol, i, p, SWF_SB_SIZE, SWF_SB_OFFSET);
+		int er = swe_member_pread(f->vol, i, r, SWF_SB_SIZE, SWF_SB_REPLICA_OFFSET);
+		char who[16];
+
+		snprintf(who, sizeof(who), "%u", i);
+		if (!ep)
+			ep = swf_super_decode(&sp, p);
+		if (!er)
+			er = swf_super_decode(&sr, r);
+		if (ep && !er) {
+			if (problem(f, PR_SB_PRIMARY, 0, who) &&
+			    swe_member_pwrite(f->vol, i, r, SWF_SB_SIZE, SWF_SB_OFFSET))
+				rc = EXIT_OPERR;
+		} else if (!ep && (er || memcmp(p, r, SWF_SB_SIZE))) {
+			if (problem(f, PR_SB_REPLICA, 0, who) &&
+			    swe_member_pwrite(f->vol, i, p, SWF_SB_SIZE, SWF_SB_REPLICA_OFFSET))
+				rc = EXIT_OPERR;
+		}
+	}
+	free(p);
+	free(r);
+	return rc;
+}
+
+/* ---- pass 1: metadata area --------------------------------------------- */
+
+static const char *rec_name(int type)
+{
+	static const char *names[] = { "?", "PAD", "INODE", "INODE_FREE", "DIRENT_ADD",
+				       "DIRENT_DEL", "EXTENT", "UNMAP", "XATTR_SET",
+				       "XATTR_DEL", "SYMLINK" };
+
+	return type > 0 && type <= SWF_R_MAX ? names[type] : names[0];
+}
+
+static int check_metadata(struct fsck *f)
+{
+	struct sw_load_report rep;
+	unsigned nm;
+	int err;
+
+	pass(f, "Pass 1: checkpoints and log");
+	err = sw_meta_open(&f->m, f->vol, &f->sb,
+			   (f->mode == MODE_NO ? SW_LOAD_READ_ONLY : 0) | SW_LOAD_SALVAGE |
+			   SW_LOAD_NO_CHECKPOINT, &rep);
+	if (err) {
+		printf("swapfsck: no valid checkpoint on any metadata mirror (%s): cannot check further\n",
+		       strerror(-err));
+		return EXIT_OPERR | EXIT_LEFT;
+	}
+	f->loaded = true;
+	nm = f->m.nmirror;
+	for (unsigned d = 0; d < nm; d++) {
+		unsigned slot = rep.generation % 2;
+		char who[16];
+
+		snprintf(who, sizeof(who), "%u", d);
+		if ((rep.ckpt_err[d][slot] || rep.ckpt_gen[d][slot] != rep.generation) &&
+		    problem(f, PR_CKPT_MIRROR, 0, who, (unsigned long long)rep.generation))
+			f->need_checkpoint = true;
+	}
+	if (nm == 2 && rep.log_head[0] != rep.log_head[1]) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "valid prefixes of %lld and %lld bytes",
+			 (long long)rep.log_head[0], (long long)rep.log_head[1]);
+		if (problem(f, PR_LOG_MIRROR, 0, what))
+			f->need_checkpoint = true;
+	}
+	for (unsigned d = 0; d < nm; d++) {
+		char who[16];
+
+		snprintf(who, sizeof(who), "%u", d);
+		if (rep.log_torn[d] && problem(f, PR_LOG_TORN, 0, who))
+			f->need_checkpoint = true;
+	}
+	if (f->m.bad_records &&
+	    problem(f, PR_BAD_RECORD, 0, (unsigned long long)f->m.bad_records,
+		    rec_name(f->m.bad_first_type)))
+		f->need_checkpoint = true;
+	return 0;
+}
+
+/* ---- pass 2: inodes and directories ------------------------------------ */
+
+#define FOR_EACH_INODE(m, i) \
+	for (size_t s_ = 0; s_ < (m)->hsize; s_++) \
+		for (struct sw_inode *i = (m)->htab[s_], *n_; i && ((n_ = i->hnext), 1); i = n_)
+
+static uint64_t sw_allocated_bytes_of(const struct sw_inode *i)
+{
+	uint64_t n = 0;
+
+	for (size_t k = 0; k < i->next; k++)
+		n += i->ext[k].len;
+	return n;
+}
+
+static bool known_type(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFIFO: case S_IFSOCK:
+	case S_IFCHR: case S_IFBLK:
+		return true;
+	}
+	return false;
+}
+
+static void remove_entry(struct fsck *f, struct sw_inode *dir, struct sw_dent *e)
+{
+	fix_apply(f, (struct swf_rec){ .type = SWF_R_DIRENT_DEL,
+		.u.dirent = { dir->a.ino, e->ino, e->name, (uint16_t)strlen(e->name) } });
+}
+
+static uint64_t lost_found(struct fsck *f)
+{
+	struct sw_inode *root = sw_inode_get(&f->m, SW_ROOT_INO);
+	struct sw_dent *e = sw_dir_lookup(root, "lost+found");
+	int64_t now = sw_now_ns();
+	uint64_t ino;
+
+	if (e)
+		return e->ino;
+	ino = f->m.next_ino;
+	fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE, .u.inode = { ino, S_IFDIR | 0700,
+		0, 0, 2, 0, 0, now, now, now, 0 } });
+	fix_apply(f, (struct swf_rec){ .type = SWF_R_DIRENT_ADD,
+		.u.dirent = { SW_ROOT_INO, ino, "lost+found", 10 } });
+	root->a.nlink++;
+	return ino;
+}
+
+static void check_tree(struct fsck *f)
+{
+	struct sw_meta *m = &f->m;
+	struct sw_inode **queue = malloc((m->count + 1) * sizeof(*queue));
+	size_t qh = 0, qt = 0;
+
+	pass(f, "Pass 2: inodes and directories");
+	if (!queue)
+		return;
+	FOR_EACH_INODE(m, i) {
+		i->nlookup = 0;	/* scratch: entries naming it */
+		i->nopen = 0;	/* scratch: directory reached */
+	}
+	/* entries: dangling ones, and directories named twice */
+	queue[qt++] = sw_inode_get(m, SW_ROOT_INO);
+	queue[0]->nopen = 1;
+	while (qh < qt) {
+		struct sw_inode *d = queue[qh++];
+
+		for (size_t k = 0; k < d->dir->n; k++) {
+			struct sw_dent *e = &d->dir->e[k];
+			struct sw_inode *c;
+
+			if (!e->ino)
+				continue;
+			c = sw_inode_get(m, e->ino);
+			if (!c) {
+				if (problem(f, PR_DIRENT_DANGLING, 0, (unsigned long long)d->a.ino,
+					    e->name, (unsigned long long)e->ino))
+					remove_entry(f, d, e);
+				continue;
+			}
+			if (c->dir && c->nopen) {
+				if (problem(f, PR_DIR_EXTRA_LINK, 0, (unsigned long long)d->a.ino,
+					    e->name, (unsigned long long)c->a.ino))
+					remove_entry(f, d, e);
+				else
+					c->nlookup++;
+				continue;
+			}
+			c->nlookup++;
+			if (c->dir) {
+				c->nopen = 1;
+				c->parent = d->a.ino;
+				if (qt <= m->count)
+					queue[qt++] = c;
+			}
+		}
+	}
+	free(queue);
+	/* inodes: types, symlinks, reachability */
+	FOR_EACH_INODE(m, i) {
+		if (i->a.ino == SW_ROOT_INO)
+			continue;
+		if (!known_type(i->a.mode) &&
+		    problem(f, PR_BAD_MODE, 0, (unsigned long long)i->a.ino,
+			    (unsigned long long)i->a.mode)) {
+			struct swf_inode_rec a = i->a;
+
+			a.mode = S_IFREG | (a.mode & 07777);
+			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE, .u.inode = a });
+		}
+		if (S_ISLNK(i->a.mode) && !i->symlink &&
+		    problem(f, PR_SYMLINK_TARGET, 0, (unsigned long long)i->a.ino)) {
+			for (size_t hs = 0; hs < m->hsize; hs++)
+				for (struct sw_inode *d = m->htab[hs]; d; d = d->hnext)
+					for (size_t k = 0; d->dir && k < d->dir->n; k++)
+						if (d->dir->e[k].ino == i->a.ino)
+							remove_entry(f, d, &d->dir->e[k]);
+			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE, .u.free.ino = i->a.ino });
+			continue;
+		}
+		if (i->nlookup || (i->dir && i->nopen))
+			continue;
+		if (!i->a.nlink && !i->dir) {
+			if (problem(f, PR_ORPHAN, (unsigned long long)sw_allocated_bytes_of(i),
+				    (unsigned long long)i->a.ino))
+				fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE,
+							       .u.free.ino = i->a.ino });
+			continue;
+		}
+		if (problem(f, PR_UNREACHABLE, 0, (unsigned long long)i->a.ino,
+			    (unsigned long long)i->a.nlink)) {
+			char name[32];
+			uint64_t lf = lost_found(f);
+
+			snprintf(name, sizeof(name), "#%llu", (unsigned long long)i->a.ino);
+			fix_apply(f, (struct swf_rec){ .type = SWF_R_DIRENT_ADD,
+				.u.dirent = { lf, i->a.ino, name, (uint16_t)strlen(name) } });
+			i->nlookup = 1;
+			if (i->dir) {
+				i->nopen = 1;
+				sw_inode_get(m, lf)->a.nlink++;
+			}
+		}
+	}
+	/* link counts: files by their entries, directories 2 + subdirectories */
+	FOR_EACH_INODE(m, i) {
+		uint64_t want = i->nlookup;
+
+		if (i->dir) {
+			want = 2;
+			for (size_t k = 0; k < i->dir->n; k++) {
+				struct sw_inode *c = i->dir->e[k].ino ?
+					sw_inode_get(m, i->dir->e[k].ino) : NULL;
+
+				if (c && c->dir)
+					want++;
+			}
+		}
+		if (!i->nlookup && !i->dir)
+			continue;	/* freed above, or left as reported */
+		if (i->a.nlink != want &&
+		    problem(f, PR_NLINK, 0, (unsigned long long)i->a.ino,
+			    (unsigned long long)i->a.nlink, (unsigned long long)want)) {
+			struct swf_inode_rec a = i->a;
+
+			a.nlink = (uint32_t)want;
+			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE, .u.inode = a });
+		}
+	}
+	FOR_EACH_INODE(m, i) {
+		i->nlookup = 0;
+		i->nopen = 0;
+	}
+}
+
+/* ---- pass 3: extents ---------------------------------------------------- */
+
+struct owned { uint64_t voff, len, ino, foff; };
+
+static int cmp_owned(const void *a, const void *b)
+{
+	const struct owned *x = a, *y = b;
+
+	return x->voff < y->voff ? -1 : x->voff > y->voff ? 1 :
+	       x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+struct summary { uint64_t files, dirs, other, extents, used; };
+
+static void check_extents(struct fsck *f, struct summary *sum)
+{
+	struct sw_meta *m = &f->m;
+	struct owned *all;
+	size_t n = 0, cap = 0;
+	uint64_t end = 0, end_ino = 0;
+
+	pass(f, "Pass 3: extents and free space");
+	FOR_EACH_INODE(m, i)
+		cap += i->next;
+	all = malloc((cap + 1) * sizeof(*all));
+	if (!all)
+		return;
+	FOR_EACH_INODE(m, i)
+		for (size_t k = 0; k < i->next; k++)
+			all[n++] = (struct owned){ i->ext[k].voff, i->ext[k].len, i->a.ino,
+						   i->ext[k].foff };
+	qsort(all, n, sizeof(*all), cmp_owned);
+	for (size_t k = 0; k < n; k++) {
+		struct owned *o = &all[k];
+
+		if (o->voff < end) {
+			uint64_t ov = (end < o->voff + o->len ? end : o->voff + o->len) - o->voff;
+
+			if (problem(f, PR_EXTENT_OVERLAP, (unsigned long long)o->ino,
+				    (unsigned long long)o->ino, (unsigned long long)ov,
+				    (unsigned long long)o->foff, (unsigned long long)end_ino))
+				fix_apply(f, (struct swf_rec){ .type = SWF_R_UNMAP,
+					.u.extent = { o->ino, o->foff, 0, ov, 0 } });
+		}
+		if (o->voff + o->len > end) {
+			end = o->voff + o->len;
+			end_ino = o->ino;
+		}
+	}
+	free(all);
+	memset(sum, 0, sizeof(*sum));
+	FOR_EACH_INODE(m, i) {
+		if (i->dir)
+			sum->dirs++;
+		else if (S_ISREG(i->a.mode))
+			sum->files++;
+		else
+			sum->other++;
+		sum->extents += i->next;
+		sum->used += sw_allocated_bytes_of(i);
+	}
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static bool any_member_mounted(struct fsck *f)
+{
+	FILE *mf = fopen("/proc/self/mounts", "r");
+	char src[8192];
+	bool mounted = false;
+
+	if (!mf)
+		return false;
+	while (!mounted && fscanf(mf, "%8191s %*s %*s %*s %*d %*d", src) == 1)
+		for (char *tok = strtok(src, ":"); tok; tok = strtok(NULL, ":"))
+			for (unsigned i = 0; i < f->n; i++)
+				if (!strcmp(tok, f->members[i]))
+					mounted = true;
+	fclose(mf);
+	return mounted;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: swapfsck [-n|-y|-p] [-f] [-v] [-C] [--json] DEVICE[:DEVICE...]\n"
+"\n"
+"Check a swapfs (its members colon-separated, in member order) and repair it.\n"
+"Without -n/-y/-p each problem is asked about on a terminal (y, n, a = yes to\n"
+"all, q = quit); without a terminal nothing is changed.\n"
+"\n"
+"  -n            check only, change nothing (also allowed on a mounted filesystem)\n"
+"  -y            fix every problem\n"
+"  -p            fix what is expected after a crash (torn log, orphans, a stale\n"
+"                mirror or superblock copy), report anything else\n"
+"  -f            check even if it looks clean (swapfsck always checks fully)\n"
+"  -v            print the summary in detail\n"
+"  -C            print each pass on standard error\n"
+"      --json    print one JSON object (problems and summary) instead of text\n"
+"  -h, --help    this help\n"
+"\n"
+"Exit status (bits, as e2fsck): 0 clean, 1 errors corrected, 4 errors left\n"
+"uncorrected, 8 operational error, 16 usage error, 32 cancelled by the user.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct fsck f = { .mode = MODE_ASK };
+	struct summary sum;
+	char msg[1024];
+	int c, n, rc = 0, modes = 0;
+
+	while ((c = getopt_long(argc, argv, "nypfvCh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n': f.mode = MODE_NO; modes++; break;
+		case 'y': f.mode = MODE_YES; modes++; break;
+		case 'p': f.mode = MODE_PREEN; modes++; break;
+		case 'f': break;
+		case 'v': f.verbose = true; break;
+		case 'C': f.progress = true; break;
+		case 'J': f.json = true; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (modes > 1 || optind + 1 != argc) {
+		fprintf(stderr, "swapfsck: %s\n", modes > 1 ? "only one of -n, -y, -p" :
+			"one DEVICE[:DEVICE...] argument expected");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (f.json)
+		f.jproblems = json_object_new_array();
+	n = split_members(argv[optind], &f.members, SWF_MAX_MEMBERS);
+	if (n < 0) {
+		fprintf(stderr, "swapfsck: '%s': expected DEVICE[:DEVICE...]\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+	f.n = (unsigned)n;
+	if (any_member_mounted(&f)) {
+		if (f.mode != MODE_NO) {
+			fprintf(stderr, "swapfsck: %s is mounted; refusing to repair it (use -n to check)\n",
+				argv[optind]);
+			free_members(f.members);
+			return EXIT_OPERR;
+		}
+		fprintf(stderr, "swapfsck: warning: mounted; what is in flight may show as problems\n");
+	}
+	if (sw_fsvol_open((const char *const *)f.members, f.n, f.mode == MODE_NO, &f.vol, &f.sb,
+			  msg, sizeof(msg))) {
+		fprintf(stderr, "swapfsck: %s\n", msg);
+		free_members(f.members);
+		return EXIT_OPERR;
+	}
+	rc |= check_superblocks(&f);
+	if (!(rc & EXIT_OPERR))
+		rc |= check_metadata(&f);
+	if (f.loaded) {
+		f.m.replaying = true;	/* repairs free nothing early: the allocator is rebuilt */
+		check_tree(&f);
+		check_extents(&f, &sum);
+		if ((f.table_changed || f.need_checkpoint) && f.mode != MODE_NO) {
+			int err = sw_meta_checkpoint(&f.m);
+
+			if (err) {
+				fprintf(stderr, "swapfsck: writing the repaired table: %s\n", strerror(-err));
+				rc |= EXIT_OPERR;
+			}
+		}
+		if (f.json) {
+			json_object *j = json_object_new_object();
+
+			json_object_object_add(j, "problems", f.jproblems);
+			json_object_object_add(j, "files", json_object_new_uint64(sum.files));
+			json_object_object_add(j, "directories", json_object_new_uint64(sum.dirs));
+			json_object_object_add(j, "other", json_object_new_uint64(sum.other));
+			json_object_object_add(j, "extents", json_object_new_uint64(sum.extents));
+			json_object_object_add(j, "used_bytes", json_object_new_uint64(sum.used));
+			json_object_object_add(j, "volume_bytes", json_object_new_uint64(swf_volume_bytes(&f.sb)));
+			printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
+			json_object_put(j);
+			f.jproblems = NULL;
+		} else {
+			uint64_t vol = swf_volume_bytes(&f.sb);
+
+			printf("swapfsck: %llu files, %llu directories, %llu other; %llu extents (%.2f per file)\n",
+			       (unsigned long long)sum.files, (unsigned long long)sum.dirs,
+			       (unsigned long long)sum.other, (unsigned long long)sum.extents,
+			       sum.files ? (double)sum.extents / sum.files : 0.0);
+			printf("swapfsck: %.1f MiB used of %.1f MiB, %.1f MiB free\n",
+			       sum.used / 1048576.0, vol / 1048576.0, (vol - sum.used) / 1048576.0);
+			if (f.verbose)
+				printf("swapfsck: %u problem(s): %u fixed, %u left\n", f.found, f.fixed, f.left);
+		}
+		sw_meta_close(&f.m);
+	}
+	json_object_put(f.jproblems);
+	if (f.fixed)
+		rc |= EXIT_FIXED;
+	if (f.left)
+		rc |= EXIT_LEFT;
+	swe_volume_close(f.vol);
+	free_members(f.members);
+	return rc;
+}
