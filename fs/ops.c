@@ -678,6 +678,21 @@ static void sw_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	/* libfuse asks for atomic O_TRUNC: the truncation is ours to do */
+	if ((fi->flags & O_TRUNC) && S_ISREG(ino->a.mode)) {
+		int err;
+
+		pthread_rwlock_wrlock(&ino->rw);
+		err = ino->a.size ? sw_truncate(fs, ino, 0) : 0;
+		pthread_rwlock_unlock(&ino->rw);
+		if (err) {
+			pthread_mutex_lock(&fs->meta.lock);
+			ino->nopen--;
+			pthread_mutex_unlock(&fs->meta.lock);
+			fuse_reply_err(req, -err);
+			return;
+		}
+	}
 	set_open_mode(fi);
 	fuse_reply_open(req, fi);
 }

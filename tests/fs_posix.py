@@ -148,6 +148,16 @@ def t_sparse_reads_zeros():
         assert f.read() == b"end"
 
 
+def t_o_trunc_existing():
+    write_file(p("ot.bin"), pattern("ot", 3 * 1024 * 1024))
+    fd = os.open(p("ot.bin"), os.O_RDWR | os.O_TRUNC)
+    assert os.fstat(fd).st_size == 0, "O_TRUNC left the old size"
+    os.pwrite(fd, b"abc", 100)
+    assert os.pread(fd, 200, 0) == b"\0" * 100 + b"abc", "O_TRUNC left old bytes"
+    os.close(fd)
+    assert os.stat(p("ot.bin")).st_size == 103
+
+
 def t_o_append():
     write_file(p("app.txt"), b"a")
     fd = os.open(p("app.txt"), os.O_WRONLY | os.O_APPEND)
@@ -482,7 +492,7 @@ def v_files_survived_remount():
 
 
 WRITE = [t_create_write_read_unlink, t_unaligned_overwrites, t_truncate_both_ways_no_stale_bytes,
-         t_no_stale_data_from_deleted_tensors, t_sparse_reads_zeros, t_o_append, t_o_direct,
+         t_no_stale_data_from_deleted_tensors, t_sparse_reads_zeros, t_o_trunc_existing, t_o_append, t_o_direct,
          t_mkdir_rmdir_and_errors, t_rename_semantics, t_links_and_symlinks,
          t_readdir_stable_under_changes, t_statfs_tracks_allocation, t_xattrs,
          t_fallocate_punch_and_seek, t_mmap_shared_and_readonly, t_open_unlinked_stays_readable,

@@ -1,0 +1,47 @@
+#!/bin/sh
+# stress.sh - torture suites against a mount, CI-sized by default
+# (STRESS_SCALE=10 for a long run): the fsx-style verifier (buffered,
+# O_DIRECT, mmap, truncate, fallocate), stress-ng filesystem stressors with
+# --verify, fio with verify=crc32c over a mixed workload; then unmount and
+# swapfsck must find the filesystem clean.
+set -u
+. "$(dirname "$0")/lib.sh"
+require_fuse
+[ -x "$PY" ] || skip "no $PY"
+scale=${STRESS_SCALE:-1}
+make_images 2 256M 256M
+format
+mount_fs
+for seed in 1 2; do
+	$PY "$(dirname "$0")/fsx.py" "$MNT" $((3000 * scale)) $seed | tail -2 | head -1 ||
+		fail "fsx seed $seed"
+done
+$PY "$(dirname "$0")/fsx.py" "$MNT" $((3000 * scale)) 3 >/dev/null || fail "fsx seed 3"
+if command -v stress-ng >/dev/null; then
+	mkdir "$MNT/sn"
+	for s in "--hdd 2 --hdd-bytes 8M --hdd-ops $((300 * scale)) --verify" \
+		 "--dentry 1 --dentry-ops $((200 * scale))" \
+		 "--rename 1 --rename-ops $((2000 * scale))" \
+		 "--fallocate 1 --fallocate-bytes 8M --fallocate-ops $((200 * scale))" \
+		 "--dir 1 --dir-ops $((200 * scale))"; do
+		# shellcheck disable=SC2086
+		stress-ng $s --temp-path "$MNT/sn" --timeout 120 >"$T/sn.log" 2>&1 ||
+			{ cat "$T/sn.log"; fail "stress-ng $s"; }
+		echo "stress-ng $s: ok"
+	done
+	rm -rf "$MNT/sn"
+else
+	echo "stress-ng not installed: skipped"
+fi
+if command -v fio >/dev/null; then
+	fio --name=mixed --directory="$MNT" --size=$((48 * scale))M --rw=randrw --bsrange=4k-1M \
+	    --verify=crc32c --do_verify=1 --verify_fatal=1 --ioengine=psync --numjobs=2 \
+	    --output="$T/fio1.log" >/dev/null 2>&1 || { cat "$T/fio1.log"; fail "fio verify (buffered)"; }
+	fio --name=aio --directory="$MNT" --size=$((64 * scale))M --rw=randwrite --bs=1M --iodepth=16 \
+	    --ioengine=libaio --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 \
+	    --output="$T/fio2.log" >/dev/null 2>&1 || { cat "$T/fio2.log"; fail "fio verify (O_DIRECT libaio)"; }
+	echo "fio verify=crc32c: ok"
+fi
+umount_fs
+"$builddir/tools/swapfsck" -n "$DEVS" > "$T/fsck.out" || { cat "$T/fsck.out"; fail "not clean after the torture"; }
+echo "1 passed, 0 failed"
