@@ -378,9 +378,7 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	int err;
 
 	(void)fi;
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, ino_nr);
-	pthread_mutex_unlock(&fs->meta.lock);
+	ino = sw_inode_lookup(fs, ino_nr);
 	if (!ino || !t) {
 		fuse_reply_err(req, ino ? ENOMEM : ENOENT);
 		return;
@@ -880,9 +878,7 @@ void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, ino_nr);
-	pthread_mutex_unlock(&fs->meta.lock);
+	ino = sw_inode_lookup(fs, ino_nr);
 	if (!ino || !t) {
 		fuse_reply_err(req, ino ? ENOMEM : ENOENT);
 		return;
@@ -1062,9 +1058,7 @@ void sw_fallocate(fuse_req_t req, fuse_ino_t ino_nr, int mode, off_t off,
 		fuse_reply_err(req, EFBIG);
 		return;
 	}
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, ino_nr);
-	pthread_mutex_unlock(&fs->meta.lock);
+	ino = sw_inode_lookup(fs, ino_nr);
 	if (!ino) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -1091,9 +1085,7 @@ void sw_lseek(fuse_req_t req, fuse_ino_t ino_nr, off_t off, int whence,
 	int err = 0;
 
 	(void)fi;
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, ino_nr);
-	pthread_mutex_unlock(&fs->meta.lock);
+	ino = sw_inode_lookup(fs, ino_nr);
 	if (!ino || off < 0) {
 		fuse_reply_err(req, ino ? EINVAL : ENOENT);
 		return;

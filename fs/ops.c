@@ -55,6 +55,16 @@ void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st
 	ts_from_ns(&st->st_ctim, ino->a.ctime_ns);
 }
 
+struct sw_inode *sw_inode_lookup(struct swapfs *fs, uint64_t nr)
+{
+	struct sw_inode *ino;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	ino = sw_inode_get(&fs->meta, nr);
+	pthread_mutex_unlock(&fs->meta.lock);
+	return ino;
+}
+
 /* Fill a reply entry for ino and take one lookup reference. */
 static void make_entry(struct swapfs *fs, struct sw_inode *ino, struct fuse_entry_param *e)
 {
@@ -245,9 +255,7 @@ static void sw_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr, int to_
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	pthread_mutex_unlock(&fs->meta.lock);
+	ino = sw_inode_lookup(fs, nr);
 	if (!ino) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -722,9 +730,7 @@ static int sync_data(struct swapfs *fs, fuse_ino_t nr)
 	struct sw_inode *ino;
 	int err = 0;
 
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	pthread_mutex_unlock(&fs->meta.lock);
+	ino = sw_inode_lookup(fs, nr);
 	if (ino && !ino->dir) {
 		pthread_rwlock_wrlock(&ino->rw);
 		err = sw_wb_sync(fs, ino);
@@ -738,9 +744,7 @@ static void release_data(struct swapfs *fs, fuse_ino_t nr)
 {
 	struct sw_inode *ino;
 
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	pthread_mutex_unlock(&fs->meta.lock);
+	ino = sw_inode_lookup(fs, nr);
 	if (ino && !ino->dir && ino->ra && ino->nopen <= 1) {
 		pthread_rwlock_wrlock(&ino->rw);
 		sw_ra_release(fs, ino);
@@ -950,6 +954,18 @@ static void sw_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
 	fuse_reply_err(req, err);
 }
 
+/* getxattr/listxattr answer: an error, the size asked for (size 0), or the bytes; frees buf. */
+static void reply_xattr(fuse_req_t req, int err, size_t size, void *buf, size_t len)
+{
+	if (err)
+		fuse_reply_err(req, err);
+	else if (!size)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, buf, len);
+	free(buf);
+}
+
 static void sw_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name, size_t size)
 {
 	struct swapfs *fs = sw_fs(req);
@@ -975,13 +991,7 @@ static void sw_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name, size_t 
 			memcpy(copy, x->value, len);
 	}
 	pthread_mutex_unlock(&fs->meta.lock);
-	if (err)
-		fuse_reply_err(req, err);
-	else if (!size)
-		fuse_reply_xattr(req, len);
-	else
-		fuse_reply_buf(req, copy, len);
-	free(copy);
+	reply_xattr(req, err, size, copy, len);
 }
 
 static void sw_listxattr(fuse_req_t req, fuse_ino_t nr, size_t size)
@@ -1013,13 +1023,7 @@ static void sw_listxattr(fuse_req_t req, fuse_ino_t nr, size_t size)
 		}
 	}
 	pthread_mutex_unlock(&fs->meta.lock);
-	if (err)
-		fuse_reply_err(req, err);
-	else if (!size)
-		fuse_reply_xattr(req, total);
-	else
-		fuse_reply_buf(req, buf, total);
-	free(buf);
+	reply_xattr(req, err, size, buf, total);
 }
 
 static void sw_removexattr(fuse_req_t req, fuse_ino_t nr, const char *name)

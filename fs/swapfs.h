@@ -54,6 +54,9 @@ static inline struct swapfs *sw_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
+/* The inode numbered nr, or NULL (takes the metadata lock briefly). */
+struct sw_inode *sw_inode_lookup(struct swapfs *fs, uint64_t nr);
+
 /* Log to stderr in the foreground, syslog otherwise. */
 void sw_log(struct swapfs *fs, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -5,18 +5,15 @@
   crash_io.py MNT STATE churn ROUND     write, rename over, truncate forever (killed mid-way)
   crash_io.py MNT STATE verify          every logged file intact; nothing shows foreign bytes
 """
-import hashlib, os, sys
+import os, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from patterns import pattern  # noqa: E402
 
 MNT, STATE, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
 STALE = b"\xab" * 4096
 
 
-def pattern(name, n):
-    out, i = bytearray(), 0
-    while len(out) < n:
-        out += hashlib.sha256(f"{name}:{i}".encode()).digest()
-        i += 1
-    return bytes(out[:n])
 
 
 def write(path, data, sync):

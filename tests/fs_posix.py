@@ -5,7 +5,10 @@ usage: fs_posix.py MOUNTPOINT write|verify
 'write' runs every check and leaves files for 'verify', which runs after a
 remount and checks that they survived.  Prints 'N passed, N failed'.
 """
-import ctypes, errno, hashlib, mmap, os, stat, sys, time, traceback
+import ctypes, errno, mmap, os, stat, sys, traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from patterns import pattern  # noqa: E402
 
 MNT, PHASE = sys.argv[1], sys.argv[2]
 libc = ctypes.CDLL(None, use_errno=True)
@@ -20,12 +23,6 @@ def p(*parts):
     return os.path.join(MNT, *parts)
 
 
-def pattern(name, n):
-    out, i = bytearray(), 0
-    while len(out) < n:
-        out += hashlib.sha256(f"{name}:{i}".encode()).digest()
-        i += 1
-    return bytes(out[:n])
 
 
 def expect_errno(code, fn, *args):

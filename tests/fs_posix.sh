@@ -19,5 +19,25 @@ umount_fs
 mount_fs -o allow_other
 $PY "$(dirname "$0")/fs_posix.py" "$MNT" verify || fail "verification after remount failed"
 umount_fs
+
+# read-only: everything readable, every change EROFS, nothing written to the members
+sum_before=$(cat "$T"/m*.img | md5sum)
+mount_fs -o ro
+cmp -s "$MNT/app.txt" /dev/null && fail "ro: empty read"
+[ "$(cat "$MNT/app.txt")" = "abc" ] || fail "ro: read"
+for what in "touch $MNT/new" "mkdir $MNT/newdir" "rm $MNT/app.txt" "truncate -s 0 $MNT/app.txt" \
+	    "setfattr -n user.x -v 1 $MNT/app.txt"; do
+	command -v "${what%% *}" >/dev/null || continue
+	$what 2>"$T/err" && fail "ro: '$what' succeeded"
+	grep -q "Read-only file system" "$T/err" || fail "ro: '$what': $(cat "$T/err")"
+done
+umount_fs
+[ "$(cat "$T"/m*.img | md5sum)" = "$sum_before" ] || fail "ro mount wrote to a member"
+
+# through fuse3's mount helper, as an fstab line would (the helper daemonizes);
+# mount sanitizes PATH, so the build tree's daemon is named in the source
+mount -t fuse "$builddir/fs/swapfs#$DEVS" "$MNT" -o allow_other || fail "mount -t fuse (helper)"
+[ "$(cat "$MNT/app.txt")" = "abc" ] || fail "mount helper: read"
+umount "$MNT" || fail "mount helper: umount"
 grep -qi "error" "$T/daemon.log" && { cat "$T/daemon.log"; fail "daemon logged errors"; }
 exit 0

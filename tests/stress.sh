@@ -35,10 +35,10 @@ else
 fi
 if command -v fio >/dev/null; then
 	fio --name=mixed --directory="$MNT" --size=$((48 * scale))M --rw=randrw --bsrange=4k-1M \
-	    --verify=crc32c --do_verify=1 --verify_fatal=1 --ioengine=psync --numjobs=2 \
+	    --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 --ioengine=psync --numjobs=2 \
 	    --output="$T/fio1.log" >/dev/null 2>&1 || { cat "$T/fio1.log"; fail "fio verify (buffered)"; }
 	fio --name=aio --directory="$MNT" --size=$((64 * scale))M --rw=randwrite --bs=1M --iodepth=16 \
-	    --ioengine=libaio --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 \
+	    --ioengine=libaio --direct=1 --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 \
 	    --output="$T/fio2.log" >/dev/null 2>&1 || { cat "$T/fio2.log"; fail "fio verify (O_DIRECT libaio)"; }
 	echo "fio verify=crc32c: ok"
 fi
