@@ -256,7 +256,7 @@ static int ra_start(struct swapfs *fs, struct sw_inode *ino, struct sw_ra *ra,
 	*x = (struct ra_ctx){ fs, ra, c };
 	job->done = ra_done;
 	job->priv = x;
-	sw_iothread_submit(&fs->io, job);
+	sw_iothread_submit(sw_io_for(fs, ino->a.ino), job);
 	return 0;
 }
 
@@ -746,7 +746,7 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	job->priv = w;
 	if (err && !job->error)
 		job->error = err;
-	sw_iothread_submit(&fs->io, job);
+	sw_iothread_submit(sw_io_for(fs, ino->a.ino), job);
 	return 0;
 }
 

@@ -28,7 +28,7 @@ struct cli {
 	char *devices;
 	char *staging;
 	char *read_ahead;
-	unsigned qd;
+	unsigned qd, io_threads;
 	double commit_interval;
 	double attr_timeout;
 	int read_only;
@@ -40,6 +40,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_RO };
 #define CLI_OPT(t, p) { t, offsetof(struct cli, p), 1 }
 static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("qd=%u", qd),
+	CLI_OPT("io_threads=%u", io_threads),
 	CLI_OPT("staging=%s", staging),
 	CLI_OPT("commit=%lf", commit_interval),
 	CLI_OPT("attr_timeout=%lf", attr_timeout),
@@ -89,6 +90,8 @@ static void usage(void)
 "\n"
 "swapfs options:\n"
 "  -o qd=N                requests in flight per member and I/O thread (default 32)\n"
+"  -o io_threads=N        I/O threads, each with its own io_uring ring (default 1;\n"
+"                         files are spread over them)\n"
 "  -o staging=SIZE        write-behind and I/O buffer memory (default 128M)\n"
 "  -o commit=SECONDS      interval of the background metadata commit (default 1)\n"
 "  -o attr_timeout=SECS   kernel attribute/entry cache time (default 1)\n"
@@ -337,7 +340,7 @@ static char *escape_commas(const char *s)
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct cli cli = { .qd = SWE_DEFAULT_QUEUE_DEPTH, .commit_interval = 1.0,
+	struct cli cli = { .qd = SWE_DEFAULT_QUEUE_DEPTH, .io_threads = 1, .commit_interval = 1.0,
 			   .attr_timeout = 1.0 };
 	struct fuse_cmdline_opts opts = {0};
 	struct fuse_loop_config loop = {0};
@@ -371,10 +374,11 @@ int main(int argc, char **argv)
 		goto out_opts;
 	}
 	if (cli.qd < 1 || cli.qd > 256 || cli.commit_interval <= 0 ||
+	    cli.io_threads < 1 || cli.io_threads > SW_MAX_IO_THREADS ||
 	    cli.commit_interval > 3600 || cli.attr_timeout < 0 ||
 	    (cli.staging && (parse_size(cli.staging, &staging) || staging < (4u << 20))) ||
 	    (cli.read_ahead && (parse_size(cli.read_ahead, &read_ahead) || read_ahead > (1u << 30)))) {
-		fprintf(stderr, "swapfs: bad option value (qd 1..256, commit 0..3600 s, staging >= 4M, read_ahead <= 1G)\n");
+		fprintf(stderr, "swapfs: bad option value (qd 1..256, io_threads 1..16, commit 0..3600 s, staging >= 4M, read_ahead <= 1G)\n");
 		ret = 2;
 		goto out_opts;
 	}
@@ -416,10 +420,13 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&fs.stop_lock, NULL);
 	pthread_cond_init(&fs.stop_cond, NULL);
 	pthread_cond_init(&fs.io_cond, NULL);
-	if (sw_iothread_start(&fs.io, fs.vol, fs.arena, fs.queue_depth)) {
-		sw_log(&fs, "cannot start the I/O thread: %s", swe_errmsg());
+	for (fs.nio = 0; fs.nio < cli.io_threads; fs.nio++)
+		if (sw_iothread_start(&fs.io[fs.nio], fs.vol, fs.arena, fs.queue_depth)) {
+			sw_log(&fs, "cannot start I/O thread %u: %s", fs.nio, swe_errmsg());
+			break;
+		}
+	if (!fs.nio)
 		goto out_unmount;
-	}
 	fs.committer_started = !fs.read_only &&
 		pthread_create(&fs.committer, NULL, committer, &fs) == 0;
 	if (opts.singlethread) {
@@ -438,7 +445,8 @@ int main(int argc, char **argv)
 		pthread_join(fs.committer, NULL);
 	}
 	drain_all(&fs);
-	sw_iothread_stop(&fs.io);
+	for (unsigned i = 0; i < fs.nio; i++)
+		sw_iothread_stop(&fs.io[i]);
 out_unmount:
 	fuse_session_unmount(se);
 out_signals:

@@ -20,6 +20,7 @@
 #define SW_NAME_MAX 255
 #define SW_XATTR_VALUE_MAX (64u << 10)
 #define SW_MAX_FILE_SIZE (1ull << 60)
+#define SW_MAX_IO_THREADS 16
 
 struct swapfs {
 	struct swe_volume *vol;
@@ -40,7 +41,8 @@ struct swapfs {
 	pthread_cond_t stop_cond;
 	bool stopping, committer_started;
 	/* write-behind */
-	struct sw_iothread io;
+	struct sw_iothread io[SW_MAX_IO_THREADS];
+	unsigned nio;		/* I/O threads running */
 	pthread_cond_t io_cond;	/* with meta.lock: an inode's inflight dropped, staging freed */
 	uint32_t inflight_total;	/* write jobs in flight (meta.lock) */
 	/* counters */
@@ -52,6 +54,12 @@ extern const struct fuse_lowlevel_ops sw_ops;
 static inline struct swapfs *sw_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* The I/O thread that serves ino (a file's jobs stay on one thread). */
+static inline struct sw_iothread *sw_io_for(struct swapfs *fs, uint64_t ino)
+{
+	return &fs->io[ino % fs->nio];
 }
 
 /* The inode numbered nr, or NULL (takes the metadata lock briefly). */

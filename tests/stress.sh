@@ -11,7 +11,7 @@ require_fuse
 scale=${STRESS_SCALE:-1}
 make_images 2 256M 256M
 format
-mount_fs
+mount_fs -o io_threads=2	# files spread over two I/O threads
 for seed in 1 2; do
 	$PY "$(dirname "$0")/fsx.py" "$MNT" $((3000 * scale)) $seed | tail -2 | head -1 ||
 		fail "fsx seed $seed"
