@@ -35,7 +35,8 @@ struct stream_ctx {
 	struct swe_arena *arena;
 	const struct raw_opts *o;
 	enum swe_op op;
-	_Atomic uint64_t next, done;
+	_Atomic uint64_t done;
+	_Atomic unsigned thread_ids;
 	double t0;
 	int error;
 	pthread_mutex_t lock;
@@ -68,8 +69,8 @@ static void usage(FILE *f)
 "  -b, --block N          request size (default 1M)\n"
 "  -q, --qd N             requests in flight per member (default 32)\n"
 "  -u, --stripe-unit N    stripe unit (default 1M)\n"
-"  -t, --threads N        I/O threads, each with its own ring (default: one per\n"
-"                         CPU, at most one per member)\n"
+"  -t, --threads N        I/O threads, each with its own ring; thread t takes\n"
+"                         blocks t, t+N, t+2N... (default: one per member)\n"
 "  -r, --runs N           timed runs; min/median/max reported (default 1)\n"
 "      --no-warmup        skip the untimed write pass that faults memory in\n"
 "      --no-fixed-buffers do not register the buffer arena with io_uring\n"
@@ -110,6 +111,12 @@ static void *stream_thread(void *arg)
 				    .no_fixed_buffers = !o->fixed_buffers,
 				    .force_async = o->force_async };
 	unsigned nslots = o->qd * c->o->ndev;
+	/*
+	 * Thread t takes blocks t, t + T, t + 2T ...: with one thread per member
+	 * and blocks of a stripe unit, each thread feeds one member, as fio's
+	 * one job per member does (no two threads contend for a member file).
+	 */
+	uint64_t tid = atomic_fetch_add(&c->thread_ids, 1), k = 0;
 	struct swe_ring *ring = NULL;
 	struct slot *slots = calloc(nslots, sizeof(*slots));
 	void *bufs = NULL;
@@ -139,7 +146,7 @@ out_ready:
 				err = s->io.result;
 				goto drain;
 			}
-			off = atomic_fetch_add(&c->next, o->block);
+			off = (k++ * o->threads + tid) * o->block;
 			if (off >= o->size)
 				break;
 			s->io = (struct swe_io){ .op = c->op, .offset = off,
@@ -480,13 +487,8 @@ static int cmd_raw(int argc, char **argv)
 		free_members(o.members);
 		return 2;
 	}
-	if (!o.threads) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-		o.threads = cpus < 1 ? 1 : (unsigned)cpus;
-		if (o.threads > o.ndev)
-			o.threads = o.ndev;
-	}
+	if (!o.threads)
+		o.threads = o.ndev;
 	rc = run_raw(&o);
 	free_members(o.members);
 	return rc;
