@@ -129,10 +129,30 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 }
 #pragma GCC diagnostic pop
 
+static const char *cur_pass;
+
 static void pass(struct fsck *f, const char *name)
 {
-	if (f->progress && !f->json)
+	cur_pass = name;
+	if (f->progress && !f->json && !isatty(STDERR_FILENO))
 		fprintf(stderr, "%s\n", name);
+}
+
+/* -C on a terminal: a bar for the current pass, redrawn every percent. */
+static void progress(struct fsck *f, uint64_t done, uint64_t total)
+{
+	static int last = -1;
+	int pct = total ? (int)(done * 100 / total) : 100;
+
+	if (!f->progress || f->json || !isatty(STDERR_FILENO) || pct == last)
+		return;
+	last = pct;
+	fprintf(stderr, "\r%-34s [%-40.*s] %3d%%", cur_pass, pct * 40 / 100,
+		"########################################", pct);
+	if (pct == 100) {
+		fputc('\n', stderr);
+		last = -1;
+	}
 }
 
 static void fix_apply(struct fsck *f, struct swf_rec r)
@@ -340,7 +360,10 @@ static void check_tree(struct fsck *f)
 	}
 	free(queue);
 	/* inodes: types, symlinks, reachability */
+	uint64_t seen = 0, total = m->count;
+
 	FOR_EACH_INODE(m, i) {
+		progress(f, ++seen, total);
 		if (i->a.ino == SW_ROOT_INO)
 			continue;
 		if (!known_type(i->a.mode) &&
@@ -451,6 +474,7 @@ static void check_extents(struct fsck *f, struct summary *sum)
 	for (size_t k = 0; k < n; k++) {
 		struct owned *o = &all[k];
 
+		progress(f, k + 1, n);
 		if (o->voff < end) {
 			uint64_t ov = (end < o->voff + o->len ? end : o->voff + o->len) - o->voff;
 
@@ -513,7 +537,7 @@ static void usage(FILE *out)
 "                mirror or superblock copy), report anything else\n"
 "  -f            check even if it looks clean (swapfsck always checks fully)\n"
 "  -v            print the summary in detail\n"
-"  -C            print each pass on standard error\n"
+"  -C            show each pass (a progress bar on a terminal) on standard error\n"
 "      --json    print one JSON object (problems and summary) instead of text\n"
 "  -h, --help    this help\n"
 "\n"
