@@ -966,6 +966,50 @@ static void reply_xattr(fuse_req_t req, int err, size_t size, void *buf, size_t 
 	free(buf);
 }
 
+/*
+ * Live figures, read-only: getxattr(MOUNTPOINT, "swapfs.stats") returns a
+ * JSON object of per-member counters, staging use and metadata counters
+ * (tools/swapfs-stat.c reads it).  No secrets: only counters.
+ */
+#define STATS_XATTR "swapfs.stats"
+
+static char *stats_json(struct swapfs *fs, size_t *len)
+{
+	size_t cap = 4096 + 512 * swe_volume_ndev(fs->vol), n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return NULL;
+#define OUT(...) (n += (size_t)snprintf(buf + n, cap - n, __VA_ARGS__))
+	OUT("{\"members\":[");
+	for (unsigned d = 0; d < swe_volume_ndev(fs->vol); d++) {
+		struct swe_device_stats st;
+
+		swe_volume_stats(fs->vol, d, &st);
+		OUT("%s{\"bytes_read\":%llu,\"bytes_written\":%llu,\"reads\":%llu,\"writes\":%llu,"
+		    "\"flushes\":%llu,\"errors\":%llu,\"inflight\":%llu,\"busy_ns\":%llu}",
+		    d ? "," : "", (unsigned long long)st.bytes_read,
+		    (unsigned long long)st.bytes_written, (unsigned long long)st.reads,
+		    (unsigned long long)st.writes, (unsigned long long)st.flushes,
+		    (unsigned long long)st.errors, (unsigned long long)st.inflight,
+		    (unsigned long long)st.busy_ns);
+	}
+	pthread_mutex_lock(&fs->meta.lock);
+	OUT("],\"staging_bytes\":%zu,\"staging_free_bytes\":%zu,\"writes_in_flight\":%u,"
+	    "\"io_errors\":%llu,\"files\":%zu,\"used_bytes\":%llu,\"volume_bytes\":%llu,"
+	    "\"commits\":%llu,\"checkpoints\":%llu,\"log_bytes\":%llu,\"log_size\":%llu}\n",
+	    swe_arena_size(fs->arena), swe_arena_free_bytes(fs->arena), fs->inflight_total,
+	    (unsigned long long)atomic_load(&fs->io_errors), fs->meta.count,
+	    (unsigned long long)sw_meta_used_bytes(&fs->meta),
+	    (unsigned long long)swf_volume_bytes(&fs->sb),
+	    (unsigned long long)fs->meta.commits, (unsigned long long)fs->meta.checkpoints,
+	    (unsigned long long)fs->meta.head, (unsigned long long)fs->sb.log_size);
+	pthread_mutex_unlock(&fs->meta.lock);
+#undef OUT
+	*len = n < cap ? n : cap - 1;
+	return buf;
+}
+
 static void sw_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name, size_t size)
 {
 	struct swapfs *fs = sw_fs(req);
@@ -975,6 +1019,17 @@ static void sw_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name, size_t 
 	uint32_t len = 0;
 	int err = 0;
 
+	if (nr == SW_ROOT_INO && !strcmp(name, STATS_XATTR)) {
+		size_t n;
+		char *json = stats_json(fs, &n);
+
+		if (!json)
+			err = ENOMEM;
+		else if (size && n > size)
+			err = ERANGE;
+		reply_xattr(req, err, size, json, n);
+		return;
+	}
 	pthread_mutex_lock(&fs->meta.lock);
 	ino = sw_inode_get(&fs->meta, nr);
 	if (!ino)

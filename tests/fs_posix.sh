@@ -15,6 +15,14 @@ setpriv --reuid=65534 --regid=65534 --clear-groups stat "$MNT/." >/dev/null 2>&1
 umount_fs
 mount_fs -o allow_other
 $PY "$(dirname "$0")/fs_posix.py" "$MNT" write || fail "checks failed"
+# live figures: readable while mounted, one entry per member, writes counted
+"$builddir/tools/swapfs-stat" --json "$MNT" | $PY -c '
+import json, sys
+j = json.load(sys.stdin)
+assert len(j["members"]) == 4 and sum(m["bytes_written"] for m in j["members"]) > 0, j
+assert j["used_bytes"] <= j["volume_bytes"] and j["staging_bytes"] > 0, j' || fail "swapfs-stat"
+"$builddir/tools/swapfs-stat" "$MNT" | grep -q "^total" || fail "swapfs-stat text"
+setfattr -n swapfs.stats -v x "$MNT" 2>/dev/null && fail "the stats are writable"
 umount_fs
 mount_fs -o allow_other
 $PY "$(dirname "$0")/fs_posix.py" "$MNT" verify || fail "verification after remount failed"
