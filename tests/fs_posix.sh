@@ -22,6 +22,7 @@ j = json.load(sys.stdin)
 assert len(j["members"]) == 4 and sum(m["bytes_written"] for m in j["members"]) > 0, j
 assert j["used_bytes"] <= j["volume_bytes"] and j["staging_bytes"] > 0, j' || fail "swapfs-stat"
 "$builddir/tools/swapfs-stat" "$MNT" | grep -q "^total" || fail "swapfs-stat text"
+$PY "$(dirname "$0")/names.py" "$MNT" || fail "names"
 setfattr -n swapfs.stats -v x "$MNT" 2>/dev/null && fail "the stats are writable"
 umount_fs
 mount_fs -o allow_other
