@@ -11,6 +11,8 @@
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -57,6 +59,25 @@ static int probe_size(int fd, const char *path, const struct stat *st,
 	return 0;
 }
 
+/*
+ * An exclusive flock, waiting up to two seconds: an io_uring ring of a
+ * process that just exited (or was killed) keeps its registered files, and
+ * with them the lock, until the kernel tears the ring down.
+ */
+static int lock_member(int fd)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		nanosleep(&ts, NULL);
+	}
+	return -EBUSY;
+}
+
 static int open_member(struct swe_volume *vol, unsigned i, const char *path,
 		       const struct swe_volume_opts *o)
 {
@@ -84,6 +105,15 @@ static int open_member(struct swe_volume *vol, unsigned i, const char *path,
 		return swe_fail(-errno, "member %u (%s): open O_DIRECT%s", i, path,
 				(flags & O_EXCL) ? "|O_EXCL" : "");
 	vol->fds[i] = fd;
+	/*
+	 * Image files have no O_EXCL: a writer takes an exclusive flock so two
+	 * daemons (or a daemon and mkswapfs) never share a member.  Read-only
+	 * opens take none, so a mounted filesystem can still be checked.
+	 */
+	if (S_ISREG(st.st_mode) && !o->read_only && !o->no_exclusive &&
+	    (err = lock_member(fd)))
+		return swe_fail(err, "member %u (%s): in use (mounted or opened by another swapfs tool)",
+				i, path);
 	info->path = strdup(path);
 	if (!info->path)
 		return swe_fail(-ENOMEM, "member %u (%s)", i, path);
@@ -254,8 +284,12 @@ void swe_volume_close(struct swe_volume *vol)
 	if (!vol)
 		return;
 	for (unsigned i = 0; i < vol->ndev; i++) {
-		if (vol->fds[i] >= 0)
+		if (vol->fds[i] >= 0) {
+			/* rings may still hold the file: release the lock itself */
+			if (!vol->info[i].is_blockdev)
+				flock(vol->fds[i], LOCK_UN);
 			close(vol->fds[i]);
+		}
 		free((char *)vol->info[i].path);
 	}
 	pthread_mutex_destroy(&vol->fault_lock);

@@ -12,6 +12,13 @@ format
 mount_fs
 setpriv --reuid=65534 --regid=65534 --clear-groups stat "$MNT/." >/dev/null 2>&1 &&
 	fail "another user reached a mount without allow_other"
+# members are exclusive: no second daemon, no mkswapfs, no raw benchmark on them
+mkdir "$T/mnt2"
+msg=$("$SWAPFS" "$DEVS" "$T/mnt2" 2>&1) && { umount "$T/mnt2"; fail "a second daemon mounted the members"; }
+echo "$msg" | grep -q "in use" || fail "second mount: $msg"
+msg=$("$MKSWAPFS" -f $(echo "$DEVS" | tr ':' ' ') 2>&1) && fail "mkswapfs formatted mounted members"
+"$builddir/tools/swapbench" raw --devices "$DEVS" --size 8M >/dev/null 2>&1 && fail "swapbench wrote to mounted members"
+"$builddir/tools/swapfsck" -n "$DEVS" >/dev/null 2>&1; [ $? -le 4 ] || fail "swapfsck -n on a mounted filesystem"
 umount_fs
 mount_fs -o allow_other
 $PY "$(dirname "$0")/fs_posix.py" "$MNT" write || fail "checks failed"
