@@ -905,8 +905,11 @@ int sw_meta_checkpoint(struct sw_meta *m)
 		err = ckpt_write(m->vol, &m->sb, m->nmirror, &b, m->gen + 1, m->seq,
 				 m->next_ino);
 	free(b.p);
+	if (err == -ENOSPC)
+		m->meta_full = true;
 	if (err)
 		return err;
+	m->meta_full = false;
 	m->gen++;
 	m->head = 0;
 	m->llen = 0;
@@ -1166,8 +1169,13 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	m->head = best_head > 0 ? (uint64_t)best_head : 0;
 	err = rebuild_alloc(m);
 	/* start a clean generation so no torn tail can be mistaken for new records */
-	if (!err && !read_only && best_head > 0 && !(flags & SW_LOAD_NO_CHECKPOINT))
+	if (!err && !read_only && best_head > 0 && !(flags & SW_LOAD_NO_CHECKPOINT)) {
 		err = sw_meta_checkpoint(m);
+		/* a table too big for its slot still mounts, from the log as replayed;
+		 * new names are refused (meta_full) until removals make room */
+		if (err == -ENOSPC)
+			err = 0;
+	}
 out:
 	m->replaying = false;
 	free(best_body);
@@ -1232,6 +1240,16 @@ int sw_meta_format(struct swe_volume *vol, const struct swf_super *sb,
 	free(b.p);
 	sw_meta_close(&m);
 	return err;
+}
+
+int sw_meta_room(const struct sw_meta *m)
+{
+	return m->meta_full ? -ENOSPC : 0;
+}
+
+uint64_t sw_meta_inode_capacity(const struct sw_meta *m)
+{
+	return m->sb.ckpt_size / 300;
 }
 
 uint64_t sw_meta_used_bytes(const struct sw_meta *m)

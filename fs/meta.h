@@ -99,6 +99,7 @@ struct sw_meta {
 	uint64_t bad_records;
 	uint64_t bad_first_seq;	/* seq of the first skipped record (log), 0 if in a checkpoint */
 	int bad_first_type;
+	bool meta_full;		/* the last checkpoint did not fit its slot */
 	/* counters */
 	uint64_t commits, checkpoints, records_replayed;
 };
@@ -139,6 +140,14 @@ void sw_meta_dirty(struct sw_meta *m, struct sw_inode *ino);
  */
 int sw_meta_commit(struct sw_meta *m, bool durable);
 int sw_meta_checkpoint(struct sw_meta *m);
+/*
+ * ENOSPC when the metadata area cannot take a new inode or name (the
+ * last checkpoint overflowed its slot), 0 otherwise.  Removals stay allowed:
+ * they are what makes room again.
+ */
+int sw_meta_room(const struct sw_meta *m);
+/* Inodes the checkpoint slots can hold, at about 300 bytes each (statfs). */
+uint64_t sw_meta_inode_capacity(const struct sw_meta *m);
 bool sw_meta_pending(const struct sw_meta *m);
 
 /* ---- table helpers ---------------------------------------------------- */

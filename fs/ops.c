@@ -347,6 +347,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	dir = get_dir(fs, parent, &err);
 	if (dir && sw_dir_lookup(dir, name))
 		err = EEXIST;
+	if (!err)
+		err = -sw_meta_room(m);	/* the metadata area is full */
 	if (!err && dir->a.nlink == 0)
 		err = ENOENT;	/* parent was removed */
 	if (!err) {
@@ -447,6 +449,8 @@ static void sw_link(fuse_req_t req, fuse_ino_t nr, fuse_ino_t newparent,
 		err = EEXIST;
 	if (!err && ino->a.nlink >= 65000)
 		err = EMLINK;
+	if (!err)
+		err = -sw_meta_room(&fs->meta);
 	if (!err) {
 		ino->a.nlink++;
 		ino->a.ctime_ns = dir->a.mtime_ns = dir->a.ctime_ns = sw_now_ns();
@@ -891,9 +895,11 @@ static void sw_statfs(fuse_req_t req, fuse_ino_t nr)
 	sv.f_blocks = swf_volume_bytes(&fs->sb) / 4096;
 	sv.f_bfree = fs->meta.alloc.nfree * (fs->meta.alloc.unit / 4096);
 	sv.f_bavail = sv.f_bfree;
-	sv.f_files = fs->meta.count + sv.f_bfree;
-	sv.f_ffree = sv.f_bfree;
-	sv.f_favail = sv.f_bfree;
+	/* inodes: what the checkpoint slots can hold */
+	sv.f_files = sw_meta_inode_capacity(&fs->meta);
+	sv.f_ffree = fs->meta.meta_full || fs->meta.count >= sv.f_files ? 0 :
+		     sv.f_files - fs->meta.count;
+	sv.f_favail = sv.f_ffree;
 	sv.f_namemax = SW_NAME_MAX;
 	pthread_mutex_unlock(&fs->meta.lock);
 	fuse_reply_statfs(req, &sv);
@@ -941,6 +947,8 @@ static void sw_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
 		err = EEXIST;
 	else if ((flags & XATTR_REPLACE) && !x)
 		err = ENODATA;
+	else
+		err = -sw_meta_room(&fs->meta);
 	if (!err) {
 		struct swf_rec r = { .type = SWF_R_XATTR_SET, .flags = SWF_RF_CONT,
 			.u.xattr = { nr, name, (uint16_t)strlen(name), value, (uint32_t)size } };
