@@ -707,8 +707,6 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 		wait_inflight(fs, ino);
 	pthread_mutex_lock(&m->lock);
 	err = plan_allocation(fs, ino, as, ae, &runs, &nruns);
-	if (err)
-		undo_allocation(fs, runs, nruns);
 	pthread_mutex_unlock(&m->lock);
 	if (!err)
 		err = prepare_span(&b, ino, runs, nruns, as, ae, c->lo, c->hi,
@@ -721,6 +719,12 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	}
 	pthread_mutex_lock(&m->lock);
 	if (err) {
+		/*
+		 * The chunk held bytes of earlier writes that were acknowledged:
+		 * they are lost, so fsync and close must say so, not only this call.
+		 */
+		if (!ino->wb_error)
+			ino->wb_error = err;
 		undo_allocation(fs, runs, nruns);
 		swe_arena_free(fs->arena, c->buf);
 		pthread_cond_broadcast(&fs->io_cond);

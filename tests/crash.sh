@@ -8,7 +8,9 @@ set -u
 require_fuse
 [ -x "$PY" ] || skip "no $PY"
 rounds=${CRASH_ROUNDS:-3}
-make_images 4 128M 128M 128M 128M
+# each round keeps ~60 MiB of files: grow the (sparse) members with the rounds
+size=$((64 + 20 * rounds))M
+make_images 4 $size $size $size $size
 format
 state=$T/state
 : > "$state"
