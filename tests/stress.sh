@@ -9,7 +9,7 @@ set -u
 require_fuse
 [ -x "$PY" ] || skip "no $PY"
 scale=${STRESS_SCALE:-1}
-make_images 2 256M 256M
+make_images 2 $((256 * scale))M $((256 * scale))M	# sparse: room for the scaled fio runs
 format
 mount_fs -o io_threads=2	# files spread over two I/O threads
 for seed in 1 2; do
