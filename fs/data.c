@@ -915,15 +915,6 @@ void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 
 /* ---- truncate, fallocate, seek ----------------------------------------- */
 
-uint64_t sw_allocated_bytes(const struct sw_inode *ino)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; i < ino->next; i++)
-		n += ino->ext[i].len;
-	return n;
-}
-
 /* Zero file bytes [from, to) on the volume where they are written data. */
 static int zero_range(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino,
 		      uint64_t from, uint64_t to)

@@ -1252,6 +1252,15 @@ uint64_t sw_meta_inode_capacity(const struct sw_meta *m)
 	return m->sb.ckpt_size / 300;
 }
 
+uint64_t sw_inode_allocated(const struct sw_inode *ino)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < ino->next; i++)
+		n += ino->ext[i].len;
+	return n;
+}
+
 uint64_t sw_meta_used_bytes(const struct sw_meta *m)
 {
 	return (m->alloc.nunits - m->alloc.nfree) * (uint64_t)m->alloc.unit;

@@ -162,5 +162,7 @@ int sw_ext_unmap(struct sw_meta *m, struct sw_inode *ino, uint64_t foff, uint64_
 struct sw_xattr *sw_xattr_find(struct sw_inode *ino, const char *name);
 int64_t sw_now_ns(void);
 uint64_t sw_meta_used_bytes(const struct sw_meta *m);
+/* Bytes of volume space the inode's extents hold. */
+uint64_t sw_inode_allocated(const struct sw_inode *ino);
 
 #endif

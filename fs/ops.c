@@ -49,7 +49,7 @@ void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st
 	if (ino->symlink)
 		st->st_size = (off_t)strlen(ino->symlink);
 	st->st_blksize = fs->sb.stripe_unit;
-	st->st_blocks = (blkcnt_t)(sw_allocated_bytes(ino) / 512);
+	st->st_blocks = (blkcnt_t)(sw_inode_allocated(ino) / 512);
 	ts_from_ns(&st->st_atim, ino->a.atime_ns);
 	ts_from_ns(&st->st_mtim, ino->a.mtime_ns);
 	ts_from_ns(&st->st_ctim, ino->a.ctime_ns);

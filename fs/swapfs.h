@@ -88,7 +88,6 @@ int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino);
 void sw_ra_release(struct swapfs *fs, struct sw_inode *ino);
 /* Change the size of ino (inode write lock held, meta lock not held). */
 int sw_truncate(struct swapfs *fs, struct sw_inode *ino, uint64_t size);
-uint64_t sw_allocated_bytes(const struct sw_inode *ino);
 /* Destructor of the per-thread ring and staging buffer (ring_key). */
 void sw_thread_io_free(void *p);
 

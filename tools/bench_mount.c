@@ -204,15 +204,8 @@ static double wl_fio(const struct wl_opts *o, const char *rw)
 	if (!strcmp(rw, "read"))
 		drop_caches();
 	st = run_capture(argv, &out);
-	if (st == 0 && out) {
-		char *f = out;
-
-		for (int field = 1; f && field < (rw[0] == 'r' ? 7 : 48); field++)
-			if ((f = strchr(f, ';')))
-				f++;
-		if (f)
-			kib = strtod(f, NULL);
-	}
+	if (st == 0 && out)
+		kib = fio_terse_kib(out, rw[0] == 'r');
 	free(out);
 	return st ? -EIO : kib / 1024.0;
 }

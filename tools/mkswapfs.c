@@ -75,27 +75,6 @@ static bool probe_existing(const char *path, char *what, size_t len)
 	return found;
 }
 
-static bool path_mounted(const char *path)
-{
-	FILE *f = fopen("/proc/self/mounts", "r");
-	char src[4096], *real = realpath(path, NULL);
-	bool mounted = false;
-
-	if (!f) {
-		free(real);
-		return false;
-	}
-	while (!mounted && fscanf(f, "%4095s %*s %*s %*s %*d %*d", src) == 1) {
-		/* a swapfs mount names its members in its source, colon-separated */
-		for (char *tok = strtok(src, ":"); tok; tok = strtok(NULL, ":"))
-			if (!strcmp(tok, path) || (real && !strcmp(tok, real)))
-				mounted = true;
-	}
-	fclose(f);
-	free(real);
-	return mounted;
-}
-
 static void print_summary(const struct swf_super *sb, char *const *paths,
 			  struct swe_volume *vol)
 {
@@ -135,7 +114,7 @@ static int format(char *const *paths, unsigned n, const struct mk_opts *o)
 				paths[i], strerror(errno));
 			return 1;
 		}
-		if (path_mounted(paths[i])) {
+		if (member_mounted(paths[i])) {
 			fprintf(stderr, "mkswapfs: %s is mounted; refusing to format it\n", paths[i]);
 			return 1;
 		}

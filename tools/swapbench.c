@@ -261,18 +261,7 @@ static double fio_pass(const struct raw_opts *o, const char *rw)
 		free(out);
 		return -EIO;
 	}
-	/* terse v3: field 7 is read KiB/s, field 48 write KiB/s, one line per job */
-	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-		char *f = line;
-
-		for (int field = 1; f && field < (rw[0] == 'r' ? 7 : 48); field++) {
-			f = strchr(f, ';');
-			if (f)
-				f++;
-		}
-		if (f)
-			kib += strtod(f, NULL);
-	}
+	kib = fio_terse_kib(out, rw[0] == 'r');
 	free(out);
 	return kib / 1024.0;
 }

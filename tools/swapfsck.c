@@ -266,15 +266,6 @@ static int check_metadata(struct fsck *f)
 	for (size_t s_ = 0; s_ < (m)->hsize; s_++) \
 		for (struct sw_inode *i = (m)->htab[s_], *n_; i && ((n_ = i->hnext), 1); i = n_)
 
-static uint64_t sw_allocated_bytes_of(const struct sw_inode *i)
-{
-	uint64_t n = 0;
-
-	for (size_t k = 0; k < i->next; k++)
-		n += i->ext[k].len;
-	return n;
-}
-
 static bool known_type(uint32_t mode)
 {
 	switch (mode & S_IFMT) {
@@ -387,7 +378,7 @@ static void check_tree(struct fsck *f)
 		if (i->nlookup || (i->dir && i->nopen))
 			continue;
 		if (!i->a.nlink && !i->dir) {
-			if (problem(f, PR_ORPHAN, (unsigned long long)sw_allocated_bytes_of(i),
+			if (problem(f, PR_ORPHAN, (unsigned long long)sw_inode_allocated(i),
 				    (unsigned long long)i->a.ino))
 				fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE,
 							       .u.free.ino = i->a.ino });
@@ -499,7 +490,7 @@ static void check_extents(struct fsck *f, struct summary *sum)
 		else
 			sum->other++;
 		sum->extents += i->next;
-		sum->used += sw_allocated_bytes_of(i);
+		sum->used += sw_inode_allocated(i);
 	}
 }
 
@@ -507,19 +498,10 @@ static void check_extents(struct fsck *f, struct summary *sum)
 
 static bool any_member_mounted(struct fsck *f)
 {
-	FILE *mf = fopen("/proc/self/mounts", "r");
-	char src[8192];
-	bool mounted = false;
-
-	if (!mf)
-		return false;
-	while (!mounted && fscanf(mf, "%8191s %*s %*s %*s %*d %*d", src) == 1)
-		for (char *tok = strtok(src, ":"); tok; tok = strtok(NULL, ":"))
-			for (unsigned i = 0; i < f->n; i++)
-				if (!strcmp(tok, f->members[i]))
-					mounted = true;
-	fclose(mf);
-	return mounted;
+	for (unsigned i = 0; i < f->n; i++)
+		if (member_mounted(f->members[i]))
+			return true;
+	return false;
 }
 
 static void usage(FILE *out)

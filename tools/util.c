@@ -83,6 +83,43 @@ void free_members(char **members)
 	free(members);
 }
 
+bool member_mounted(const char *path)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char src[8192], *real = realpath(path, NULL), *save;
+	bool mounted = false;
+
+	if (!f) {
+		free(real);
+		return false;
+	}
+	while (!mounted && fscanf(f, "%8191s %*s %*s %*s %*d %*d", src) == 1)
+		for (char *tok = strtok_r(src, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+			if (!strcmp(tok, path) || (real && !strcmp(tok, real)))
+				mounted = true;
+	fclose(f);
+	free(real);
+	return mounted;
+}
+
+double fio_terse_kib(char *out, bool read)
+{
+	double kib = 0;
+	char *save;
+
+	/* terse v3: field 7 is read KiB/s, field 48 write KiB/s */
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f = line;
+
+		for (int field = 1; f && field < (read ? 7 : 48); field++)
+			if ((f = strchr(f, ';')))
+				f++;
+		if (f)
+			kib += strtod(f, NULL);
+	}
+	return kib;
+}
+
 double now_seconds(void)
 {
 	struct timespec ts;

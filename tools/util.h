@@ -12,6 +12,10 @@ int parse_size(const char *s, uint64_t *out);
 int split_members(const char *list, char ***out, unsigned max);
 void free_members(char **members);
 double now_seconds(void);
+/* Is path a member of a mounted swapfs (named in a mount source, colon-separated)? */
+bool member_mounted(const char *path);
+/* Sum of fio terse-v3 bandwidth over its lines (one per job), in KiB/s. */
+double fio_terse_kib(char *out, bool read);
 /* Run argv, capture its stdout into a malloc'd string; returns exit status or -errno. */
 int run_capture(char *const argv[], char **out);
 
