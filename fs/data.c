@@ -17,12 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "swapfs.h"
-
-#define BLK 4096ull
-
-static uint64_t down(uint64_t x, uint64_t a) { return x / a * a; }
-static uint64_t up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+#include "data.h"
 
 /* Staging and read-ahead work in stripe units: one member, one request. */
 static uint64_t chunk_size(const struct swapfs *fs)
@@ -31,12 +26,6 @@ static uint64_t chunk_size(const struct swapfs *fs)
 }
 
 /* ---- per-thread ring and staging buffer --------------------------------- */
-
-struct thread_io {
-	struct swe_ring *ring;
-	void *buf;
-	size_t cap;
-};
 
 void sw_thread_io_free(void *p)
 {
@@ -47,7 +36,7 @@ void sw_thread_io_free(void *p)
 	free(t);
 }
 
-static struct thread_io *thread_io(struct swapfs *fs)
+struct thread_io *sw_thread_io(struct swapfs *fs)
 {
 	struct thread_io *t = pthread_getspecific(fs->ring_key);
 	struct swe_ring_opts ro = { .queue_depth = fs->queue_depth };
@@ -67,7 +56,7 @@ static struct thread_io *thread_io(struct swapfs *fs)
 }
 
 /* Aligned scratch of at least len bytes, owned by the calling thread. */
-static void *staging(struct thread_io *t, size_t len)
+void *sw_staging(struct thread_io *t, size_t len)
 {
 	if (len > t->cap) {
 		void *nb;
@@ -82,7 +71,6 @@ static void *staging(struct thread_io *t, size_t len)
 	return t->buf;
 }
 
-static int settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino);
 
 /* ---- batched synchronous volume I/O ----------------------------------- */
 
@@ -165,6 +153,14 @@ static int read_range(struct batch *b, const struct sw_inode *ino, uint64_t s,
 	if (at < e)
 		memset(buf + (at - s), 0, e - at);
 	return batch_wait(b);
+}
+
+int sw_read_sync(struct swapfs *fs, struct thread_io *t, const struct sw_inode *ino,
+		 uint64_t s, uint64_t e, char *buf)
+{
+	struct batch b = { .fs = fs, .t = t };
+
+	return read_range(&b, ino, s, e, buf);
 }
 
 /* ---- read-ahead ----------------------------------------------------------
@@ -370,7 +366,7 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	     struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
-	struct thread_io *t = thread_io(fs);
+	struct thread_io *t = sw_thread_io(fs);
 	struct batch b = { .fs = fs, .t = t };
 	struct sw_inode *ino;
 	uint64_t s, e, n;
@@ -387,7 +383,7 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	while (ino->wb || ino->inflight) {	/* the bytes being written first */
 		pthread_rwlock_unlock(&ino->rw);
 		pthread_rwlock_wrlock(&ino->rw);
-		settle(fs, t, ino);
+		sw_settle(fs, t, ino);
 		pthread_rwlock_unlock(&ino->rw);
 		pthread_rwlock_rdlock(&ino->rw);
 	}
@@ -401,7 +397,7 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	}
 	s = down((uint64_t)off, BLK);
 	e = up((uint64_t)off + n, BLK);
-	buf = staging(t, e - s);
+	buf = sw_staging(t, e - s);
 	err = buf ? ra_read(fs, ino, (uint64_t)off, n, buf) : -ENOMEM;
 	if (err == 1) {
 		pthread_rwlock_unlock(&ino->rw);
@@ -419,14 +415,12 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 
 /* ---- write ------------------------------------------------------------- */
 
-struct new_run { uint64_t foff, voff, len; bool convert; };
-
 /*
  * Ensure every AU of [as, ae) is mapped; fresh AUs are allocated (not yet
  * in the table) and unwritten ones noted for conversion.  Called with the
  * metadata lock held.
  */
-static int plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
+int sw_plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
 			   uint64_t ae, struct new_run **runs, size_t *nruns)
 {
 	struct sw_meta *m = &fs->meta;
@@ -472,7 +466,7 @@ static int plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
 	return 0;
 }
 
-static void undo_allocation(struct swapfs *fs, struct new_run *runs, size_t n)
+void sw_undo_allocation(struct swapfs *fs, struct new_run *runs, size_t n)
 {
 	uint64_t au = fs->sb.alloc_unit;
 
@@ -578,7 +572,7 @@ static int write_span(struct batch *b, struct sw_inode *ino, const struct new_ru
 }
 
 /* Write len bytes at off (inode write lock held); updates size and times. */
-static int write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino,
+int sw_write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino,
 			const char *data, uint64_t off, uint64_t len, bool keep_size)
 {
 	struct sw_meta *m = &fs->meta;
@@ -586,15 +580,15 @@ static int write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode 
 	struct batch b = { .fs = fs, .t = t };
 	struct new_run *runs;
 	size_t nruns;
-	char *buf = staging(t, ae - as);
+	char *buf = sw_staging(t, ae - as);
 	int err;
 
 	if (!buf)
 		return -ENOMEM;
 	pthread_mutex_lock(&m->lock);
-	err = plan_allocation(fs, ino, as, ae, &runs, &nruns);
+	err = sw_plan_allocation(fs, ino, as, ae, &runs, &nruns);
 	if (err)
-		undo_allocation(fs, runs, nruns);
+		sw_undo_allocation(fs, runs, nruns);
 	pthread_mutex_unlock(&m->lock);
 	if (err) {
 		free(runs);
@@ -603,7 +597,7 @@ static int write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode 
 	err = write_span(&b, ino, runs, nruns, as, ae, off, len, data, buf);
 	pthread_mutex_lock(&m->lock);
 	if (err) {
-		undo_allocation(fs, runs, nruns);
+		sw_undo_allocation(fs, runs, nruns);
 	} else {
 		for (size_t i = 0; i < nruns && !err; i++)
 			err = sw_ext_map(m, ino, runs[i].foff, runs[i].voff, runs[i].len, 0);
@@ -675,11 +669,25 @@ static void wb_done(struct sw_job *job, int error)
 	free(job);
 }
 
+/*
+ * Wait until no write (write-behind or client) and no client read of ino
+ * is in flight.  A client-path thread completes its own requests on its
+ * ring, so it keeps reaping while it waits instead of sleeping on them.
+ */
 static void wait_inflight(struct swapfs *fs, struct sw_inode *ino)
 {
+	struct thread_io *t = pthread_getspecific(fs->ring_key);
+
 	pthread_mutex_lock(&fs->meta.lock);
-	while (ino->inflight)
-		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
+	while (ino->inflight || ino->client_reads) {
+		if (t && swe_ring_pending(t->ring)) {
+			pthread_mutex_unlock(&fs->meta.lock);
+			swe_ring_reap(t->ring, true);
+			pthread_mutex_lock(&fs->meta.lock);
+		} else {
+			pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
+		}
+	}
 	pthread_mutex_unlock(&fs->meta.lock);
 }
 
@@ -706,7 +714,7 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	if (c->lo % BLK || c->hi % BLK)
 		wait_inflight(fs, ino);
 	pthread_mutex_lock(&m->lock);
-	err = plan_allocation(fs, ino, as, ae, &runs, &nruns);
+	err = sw_plan_allocation(fs, ino, as, ae, &runs, &nruns);
 	pthread_mutex_unlock(&m->lock);
 	if (!err)
 		err = prepare_span(&b, ino, runs, nruns, as, ae, c->lo, c->hi,
@@ -725,7 +733,7 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 		 */
 		if (!ino->wb_error)
 			ino->wb_error = err;
-		undo_allocation(fs, runs, nruns);
+		sw_undo_allocation(fs, runs, nruns);
 		swe_arena_free(fs->arena, c->buf);
 		pthread_cond_broadcast(&fs->io_cond);
 		pthread_mutex_unlock(&m->lock);
@@ -765,7 +773,7 @@ static int wb_drain(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 
 int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino)
 {
-	struct thread_io *t = thread_io(fs);
+	struct thread_io *t = sw_thread_io(fs);
 	int err, async_err;
 
 	if (!t)
@@ -819,7 +827,7 @@ static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 				if (buf)
 					swe_arena_free(fs->arena, buf);
 				wait_inflight(fs, ino);
-				err = write_locked(fs, t, ino, data, off, n, false);
+				err = sw_write_locked(fs, t, ino, data, off, n, false);
 				off += n;
 				data += n;
 				continue;
@@ -847,17 +855,17 @@ static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 }
 
 /* Before reading or reshaping a file: nothing staged, nothing in flight. */
-static int settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
+int sw_settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
 {
 	ra_drop(fs, ino);
-	return (ino->wb || ino->inflight) ? wb_drain(fs, t, ino) : 0;
+	return (ino->wb || ino->inflight || ino->client_reads) ? wb_drain(fs, t, ino) : 0;
 }
 
 /*
  * A write by anyone but root drops setuid (and setgid where group-executable),
  * as the kernel filesystems do; FUSE's direct_io path leaves it to us.
  */
-static void kill_suid(struct swapfs *fs, struct sw_inode *ino, uid_t uid)
+void sw_kill_suid(struct swapfs *fs, struct sw_inode *ino, uid_t uid)
 {
 	mode_t kill = S_ISUID | ((ino->a.mode & S_IXGRP) ? S_ISGID : 0);
 
@@ -873,7 +881,7 @@ void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 	      off_t off, struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
-	struct thread_io *t = thread_io(fs);
+	struct thread_io *t = sw_thread_io(fs);
 	struct sw_inode *ino;
 	uint64_t start = (uint64_t)off;
 	int err;
@@ -905,7 +913,7 @@ void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 	else
 		err = wb_write(fs, t, ino, data, start, size);
 	if (!err)
-		kill_suid(fs, ino, fuse_req_ctx(req)->uid);
+		sw_kill_suid(fs, ino, fuse_req_ctx(req)->uid);
 	pthread_rwlock_unlock(&ino->rw);
 	if (err)
 		fuse_reply_err(req, -err);
@@ -929,7 +937,7 @@ static int zero_range(struct swapfs *fs, struct thread_io *t, struct sw_inode *i
 
 		if (i < ino->next && ino->ext[i].foff <= at &&
 		    !(ino->ext[i].flags & SWF_EXT_UNWRITTEN))
-			err = write_locked(fs, t, ino, zeros, at, n, true);
+			err = sw_write_locked(fs, t, ino, zeros, at, n, true);
 		at += n;
 	}
 	return err;
@@ -948,7 +956,7 @@ static int unmap(struct swapfs *fs, struct sw_inode *ino, uint64_t from, uint64_
 
 int sw_truncate(struct swapfs *fs, struct sw_inode *ino, uint64_t size)
 {
-	struct thread_io *t = thread_io(fs);
+	struct thread_io *t = sw_thread_io(fs);
 	uint64_t au = fs->sb.alloc_unit;
 	int err = 0;
 
@@ -956,7 +964,7 @@ int sw_truncate(struct swapfs *fs, struct sw_inode *ino, uint64_t size)
 		return -EFBIG;
 	if (!t)
 		return -ENOMEM;
-	err = settle(fs, t, ino);
+	err = sw_settle(fs, t, ino);
 	if (err)
 		return err;
 	if (size < ino->a.size) {
@@ -988,9 +996,9 @@ static int preallocate(struct swapfs *fs, struct sw_inode *ino, uint64_t off,
 	int err;
 
 	pthread_mutex_lock(&m->lock);
-	err = plan_allocation(fs, ino, as, ae, &runs, &nruns);
+	err = sw_plan_allocation(fs, ino, as, ae, &runs, &nruns);
 	if (err) {
-		undo_allocation(fs, runs, nruns);
+		sw_undo_allocation(fs, runs, nruns);
 	} else {
 		for (size_t i = 0; i < nruns && !err; i++)
 			if (!runs[i].convert)
@@ -1008,7 +1016,7 @@ static int preallocate(struct swapfs *fs, struct sw_inode *ino, uint64_t off,
 
 static int punch_hole(struct swapfs *fs, struct sw_inode *ino, uint64_t off, uint64_t len)
 {
-	struct thread_io *t = thread_io(fs);
+	struct thread_io *t = sw_thread_io(fs);
 	uint64_t au = fs->sb.alloc_unit, end = off + len, inner_s = up(off, au),
 		 inner_e = down(end, au);
 	int err;
@@ -1059,8 +1067,8 @@ void sw_fallocate(fuse_req_t req, fuse_ino_t ino_nr, int mode, off_t off,
 		return;
 	}
 	pthread_rwlock_wrlock(&ino->rw);
-	if (thread_io(fs))
-		settle(fs, thread_io(fs), ino);
+	if (sw_thread_io(fs))
+		sw_settle(fs, sw_thread_io(fs), ino);
 	if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE)
 		err = preallocate(fs, ino, (uint64_t)off, (uint64_t)len, mode != 0);
 	else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
@@ -1086,8 +1094,8 @@ void sw_lseek(fuse_req_t req, fuse_ino_t ino_nr, off_t off, int whence,
 		return;
 	}
 	pthread_rwlock_wrlock(&ino->rw);
-	if (thread_io(fs))
-		settle(fs, thread_io(fs), ino);
+	if (sw_thread_io(fs))
+		sw_settle(fs, sw_thread_io(fs), ino);
 	size = ino->a.size;
 	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
 		err = EINVAL;

@@ -31,7 +31,7 @@ struct cli {
 	unsigned qd, io_threads;
 	double commit_interval;
 	double attr_timeout;
-	int read_only;
+	int read_only, no_client;
 	int show_help, show_version;
 };
 
@@ -45,6 +45,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("commit=%lf", commit_interval),
 	CLI_OPT("attr_timeout=%lf", attr_timeout),
 	CLI_OPT("read_ahead=%s", read_ahead),
+	CLI_OPT("no_client", no_client),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -97,6 +98,7 @@ static void usage(void)
 "  -o attr_timeout=SECS   kernel attribute/entry cache time (default 1)\n"
 "  -o read_ahead=SIZE     kernel read-ahead window of the mount (default 4M)\n"
 "  -o ro                  mount read-only (nothing is written to the members)\n"
+"  -o no_client           no client path: libswapfs and swapfs.aio cannot connect\n"
 "  -o allow_other         let other users access the mount (off by default)\n"
 "  -o default_permissions kernel permission checks (always on)\n"
 "  -f                     stay in the foreground\n"
@@ -110,7 +112,11 @@ static void usage(void)
 "\n"
 "Durability: fsync and fdatasync make data and metadata durable; close makes\n"
 "them survive a crash of the daemon; otherwise metadata reaches the members\n"
-"within the commit interval.\n\n");
+"within the commit interval.\n"
+"\n"
+"Client path: applications using libswapfs (or Python's swapfs.aio) move\n"
+"data between their shared buffers and the members with no copy through\n"
+"FUSE, on the same files; see libswapfs.h and docs/CLIENT.md.\n\n");
 }
 
 static struct swapfs *log_fs;
@@ -429,6 +435,12 @@ int main(int argc, char **argv)
 		goto out_unmount;
 	fs.committer_started = !fs.read_only &&
 		pthread_create(&fs.committer, NULL, committer, &fs) == 0;
+	if (!cli.no_client) {
+		int err = sw_csrv_start(&fs, se);
+
+		if (err)
+			sw_log(&fs, "client path (libswapfs) unavailable: %s", strerror(-err));
+	}
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);
 	} else {
@@ -437,6 +449,7 @@ int main(int argc, char **argv)
 		loop.max_idle_threads = opts.max_idle_threads == UINT_MAX ? 10 : opts.max_idle_threads;
 		ret = fuse_session_loop_mt(se, &loop);
 	}
+	sw_csrv_stop(&fs);
 	if (fs.committer_started) {
 		pthread_mutex_lock(&fs.stop_lock);
 		fs.stopping = true;

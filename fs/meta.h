@@ -62,6 +62,8 @@ struct sw_inode {
 	uint64_t nlookup;	/* kernel references (FUSE lookup count) */
 	uint32_t nopen;
 	uint32_t inflight;	/* async writes not completed: their extents wait to be logged */
+	uint32_t client_inflight;	/* of those, client-path writes (fs/direct.c) */
+	uint32_t client_reads;	/* client-path reads in flight: no extent may move */
 	uint32_t ckpt_mark;	/* checkpoint generation that already wrote this directory */
 	int wb_error;		/* first async write error, reported once */
 	void *wb;		/* the data path's staging chunk */

@@ -17,6 +17,7 @@
 #include <sys/xattr.h>
 
 #include "fuse_io.h"
+#include "client/proto.h"
 #include "swapfs.h"
 
 #ifndef RENAME_NOREPLACE
@@ -99,7 +100,7 @@ static void maybe_free(struct swapfs *fs, struct sw_inode *ino)
 {
 	struct swf_rec r = { .type = SWF_R_INODE_FREE };
 
-	if (ino->a.nlink || ino->nlookup || ino->nopen || ino->inflight || ino->wb || ino->ra ||
+	if (ino->a.nlink || ino->nlookup || ino->nopen || ino->inflight || ino->client_reads || ino->wb || ino->ra ||
 	    ino->a.ino == SW_ROOT_INO || fs->read_only)
 		return;
 	r.u.free.ino = ino->a.ino;
@@ -709,6 +710,15 @@ static void sw_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
+void sw_inode_close(struct swapfs *fs, struct sw_inode *ino)
+{
+	pthread_mutex_lock(&fs->meta.lock);
+	if (ino->nopen)
+		ino->nopen--;
+	maybe_free(fs, ino);
+	pthread_mutex_unlock(&fs->meta.lock);
+}
+
 static void sw_release(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
@@ -757,7 +767,7 @@ static void release_data(struct swapfs *fs, fuse_ino_t nr)
 }
 
 /* Data written, then records committed: durable (fsync) or in the log (close). */
-static int sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable)
+int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable)
 {
 	int err = sync_data(fs, nr), cerr = 0;
 
@@ -774,7 +784,7 @@ static int sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable)
 static void sw_flush(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
 	(void)fi;
-	fuse_reply_err(req, -sync_file(sw_fs(req), nr, false));
+	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, false));
 }
 
 static void sw_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
@@ -782,7 +792,7 @@ static void sw_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
 {
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, -sync_file(sw_fs(req), nr, true));
+	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, true));
 }
 
 /* ---- directories ------------------------------------------------------- */
@@ -880,7 +890,7 @@ static void sw_fsyncdir(fuse_req_t req, fuse_ino_t nr, int datasync,
 {
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, -sync_file(sw_fs(req), nr, true));
+	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, true));
 }
 
 static void sw_statfs(fuse_req_t req, fuse_ino_t nr)
@@ -1036,6 +1046,14 @@ static void sw_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name, size_t 
 		else if (size && n > size)
 			err = ERANGE;
 		reply_xattr(req, err, size, json, n);
+		return;
+	}
+	if (!strcmp(name, SWC_XATTR) && sw_csrv_name(fs)) {
+		const char *sock = sw_csrv_name(fs);
+
+		copy = strdup(sock);
+		len = (uint32_t)strlen(sock);
+		reply_xattr(req, copy ? (size && len > size ? ERANGE : 0) : ENOMEM, size, copy, len);
 		return;
 	}
 	pthread_mutex_lock(&fs->meta.lock);

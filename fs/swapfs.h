@@ -45,6 +45,7 @@ struct swapfs {
 	unsigned nio;		/* I/O threads running */
 	pthread_cond_t io_cond;	/* with meta.lock: an inode's inflight dropped, staging freed */
 	uint32_t inflight_total;	/* write jobs in flight (meta.lock) */
+	struct sw_csrv *csrv;	/* client path; NULL if not running */
 	/* counters */
 	_Atomic uint64_t io_errors;
 };
@@ -95,5 +96,18 @@ void sw_thread_io_free(void *p);
 /* Once, after INIT (which clamps it to 128 KiB): the mount's read-ahead. */
 void sw_set_read_ahead(struct swapfs *fs);
 void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st);
+/* Staged data written, then records committed: durable (fsync) or logged (close). */
+int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable);
+/* A client-path registration of ino ends: like the last close of a file. */
+void sw_inode_close(struct swapfs *fs, struct sw_inode *ino);
+
+/* ---- client_srv.c: the client path's socket server -------------------- */
+struct sw_csrv;
+/* Listen for libswapfs clients of this mount (after the mount exists). */
+int sw_csrv_start(struct swapfs *fs, struct fuse_session *se);
+/* Disconnect every client after its requests completed; stop listening. */
+void sw_csrv_stop(struct swapfs *fs);
+/* The socket's name, as the "swapfs.client" xattr gives it; NULL if none. */
+const char *sw_csrv_name(const struct swapfs *fs);
 
 #endif

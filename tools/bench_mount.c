@@ -384,7 +384,7 @@ int bench_compare(int argc, char **argv, const char *self)
 	char img[16][1024], mnt[1024], members[16 * 1024 + 16] = "", swapfs[4096], mkfs[4096];
 	char loops[16][64];
 	struct wl_result rs, rb;
-	double raw_w = 0, raw_r = 0;
+	double raw_w = 0, raw_r = 0, cl_w = -1, cl_r = -1;
 	json_object *j;
 	int rc = 1;
 
@@ -450,6 +450,8 @@ int bench_compare(int argc, char **argv, const char *self)
 		o.dir = mnt;
 		if (run_workloads(&o, &rs))
 			fprintf(stderr, "swapbench: a workload failed on swapfs\n");
+		if (client_workload(mnt, o.files, o.file_size, 1 << 20, 32, &cl_w, &cl_r))
+			fprintf(stderr, "swapbench: the client path failed on swapfs\n");
 		run((char *[]){ "umount", mnt, NULL });
 		sleep(1);
 	}
@@ -491,6 +493,8 @@ int bench_compare(int argc, char **argv, const char *self)
 		json_object_object_add(j, "raw_fio_write_mib_s", json_object_new_double(raw_w));
 		json_object_object_add(j, "raw_fio_read_mib_s", json_object_new_double(raw_r));
 		json_object_object_add(j, "swapfs", result_json(&rs));
+		json_object_object_add(j, "swapfs_client_write_mib_s", json_object_new_double(cl_w));
+		json_object_object_add(j, "swapfs_client_read_mib_s", json_object_new_double(cl_r));
 		json_object_object_add(j, "btrfs_raid0", result_json(&rb));
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
 		json_object_put(j);
@@ -498,6 +502,8 @@ int bench_compare(int argc, char **argv, const char *self)
 		printf("raw limit (fio io_uring, O_DIRECT, 1M, qd 32, one job per member): write %.0f  read %.0f MiB/s\n",
 		       raw_w, raw_r);
 		print_result("swapfs", &rs);
+		printf("swapfs client path (libswapfs, 1M, qd 32): write+fsync %.0f  read %.0f MiB/s = %.2f / %.2f of raw, write %.2fx the POSIX path\n",
+		       cl_w, cl_r, cl_w / raw_w, cl_r / raw_r, cl_w / rs.write);
 		print_result("btrfs-r0", &rb);
 		printf("swapfs / raw:   write %.2f  read %.2f  direct w %.2f r %.2f  mmap %.2f\n",
 		       rs.write / raw_w, rs.read / raw_r, rs.direct_write / raw_w,
@@ -521,10 +527,12 @@ int bench_compare(int argc, char **argv, const char *self)
 			fprintf(f, "direct-write %.0f %.0f %.0f\n", raw_w, rs.direct_write, rb.direct_write);
 			fprintf(f, "direct-read %.0f %.0f %.0f\n", raw_r, rs.direct_read, rb.direct_read);
 			fprintf(f, "mmap-scan %.0f %.0f %.0f\n", raw_r, rs.mmap_scan, rb.mmap_scan);
+			fprintf(f, "client-write %.0f %.0f 0\n", raw_w, cl_w);
+			fprintf(f, "client-read %.0f %.0f 0\n", raw_r, cl_r);
 			fclose(f);
 			snprintf(script, sizeof(script),
 				 "set terminal png size 900,500; set output '%s'; set style data histograms;"
-				 "set style fill solid; set ylabel 'MiB/s'; set key top right; set xrange [-0.6:4.6]; set yrange [0:*];"
+				 "set style fill solid; set ylabel 'MiB/s'; set key top right; set xrange [-0.6:6.6]; set yrange [0:*];"
 				 "set title 'swapfs vs raw limit vs btrfs raid0 (%u members)';"
 				 "plot '%s' using 2:xtic(1) title 'raw (fio)', '' using 3 title 'swapfs', '' using 4 title 'btrfs raid0'",
 				 png, ndev, dat);

@@ -55,6 +55,7 @@ static void usage(FILE *f)
 "Usage: swapbench raw --devices A[:B...] [options]\n"
 "       swapbench table --devices A[:B...] [--files N]\n"
 "       swapbench mount --dir DIR [--files N] [--file-size S] [--small N] [--no-direct] [--json]\n"
+"       swapbench client --dir MOUNTDIR [--files N] [--file-size S] [--block S] [--qd N] [--json]\n"
 "       swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N]\n"
 "                         [--file-size S] [--small N] [--json] [--png FILE]\n"
 "\n"
@@ -84,8 +85,10 @@ static void usage(FILE *f)
 "mount: application workloads on DIR (a swapfs mount or any filesystem):\n"
 "large writes with fsync then cold reads, fio libaio O_DIRECT 1M depth 32,\n"
 "a cold mmap scan, and 10,000 small tensors created, read and unlinked.\n"
+"client: the large writes (with fsync) and reads of mount, through libswapfs\n"
+"(the zero-copy client path) on a swapfs mount: 1M requests, 32 in flight.\n"
 "compare: on the same image files in one run: the raw limit (fio io_uring),\n"
-"swapfs and btrfs raid0 over loop devices; a table of MiB/s and ratios,\n"
+"swapfs (POSIX and client path) and btrfs raid0 over loop devices; a table of MiB/s and ratios,\n"
 "JSON with --json, a bar chart with --png (gnuplot).  Needs root.\n"
 "\n"
 "table: build a table of N tensor files (default 1000000) on formatted members\n"
@@ -499,6 +502,8 @@ int main(int argc, char **argv)
 		return bench_table(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "mount"))
 		return bench_mount(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "client"))
+		return bench_client(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "compare"))
 		return bench_compare(argc - 1, argv + 1, argv[0]);
 	fprintf(stderr, "swapbench: unknown mode '%s'\n", argv[1]);

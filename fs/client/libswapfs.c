@@ -1,0 +1,522 @@
+/*
+ * libswapfs.c - the application's side of the client path (libswapfs.h,
+ * wire protocol in proto.h).
+ *
+ * Data requests carry their slot number as tag; control calls (buffers,
+ * files, fsync) carry the top bit and are answered in order, so a control
+ * call simply reads answers, queueing data completions it meets, until
+ * its own arrives.  Buffers not from swapfs_buf_alloc go through bounce
+ * regions: shared buffers the library registers itself and reuses.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libswapfs.h"
+#include "proto.h"
+
+#define CTL_TAG (1ull << 63)
+#define BOUNCE_MIN (1u << 20)
+#define BOUNCE_KEEP (256ull << 20)	/* idle bounce bytes kept for reuse */
+
+struct region {
+	char *addr;
+	size_t len;
+	uint32_t id;
+	bool used, bounce, busy;
+};
+
+struct slot {
+	bool used;
+	int op;
+	int bounce;		/* region index, or -1 */
+	void *ubuf;
+	uint64_t user_data;
+};
+
+struct swapfs_client {
+	int sock;
+	bool dead;
+	int timeout_ms;
+	struct region *reg;
+	unsigned nreg;
+	uint64_t bounce_bytes;
+	struct slot slot[SWC_MAX_INFLIGHT];
+	unsigned free_slot[SWC_MAX_INFLIGHT], nfree;
+	unsigned inflight;
+	struct swapfs_cqe *ready;
+	size_t nready, capready;
+	uint64_t ctl_seq;
+	bool ctl_done;
+	struct swc_cqe ctl;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int push_ready(struct swapfs_client *c, uint64_t user_data, int64_t result)
+{
+	if (c->nready == c->capready) {
+		size_t n = c->capready ? c->capready * 2 : 64;
+		struct swapfs_cqe *r = realloc(c->ready, n * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		c->ready = r;
+		c->capready = n;
+	}
+	c->ready[c->nready++] = (struct swapfs_cqe){ user_data, result };
+	return 0;
+}
+
+static void slot_finish(struct swapfs_client *c, unsigned i, int64_t result)
+{
+	struct slot *s = &c->slot[i];
+
+	if (s->bounce >= 0) {
+		struct region *r = &c->reg[s->bounce];
+
+		if (s->op == SWAPFS_READ && result > 0)
+			memcpy(s->ubuf, r->addr, (size_t)result);
+		r->busy = false;
+	}
+	/* the slot's array was sized for this: only ENOMEM of ready can fail */
+	if (push_ready(c, s->user_data, result))
+		result = -ENOMEM;
+	s->used = false;
+	c->free_slot[c->nfree++] = i;
+	c->inflight--;
+}
+
+/* The daemon is gone: everything outstanding fails, now and later. */
+static void die(struct swapfs_client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	for (unsigned i = 0; i < SWC_MAX_INFLIGHT; i++)
+		if (c->slot[i].used)
+			slot_finish(c, i, -ENOTCONN);
+	if (!c->ctl_done) {
+		c->ctl_done = true;
+		c->ctl = (struct swc_cqe){ .tag = c->ctl_seq, .result = -ENOTCONN };
+	}
+}
+
+/* Read one message of completions, waiting up to timeout_ms. */
+static int receive(struct swapfs_client *c, int timeout_ms)
+{
+	struct swc_cqe cqe[256];
+	struct pollfd p = { c->sock, POLLIN, 0 };
+	ssize_t n;
+	int pr;
+
+	if (c->dead)
+		return -ENOTCONN;
+	pr = poll(&p, 1, timeout_ms);
+	if (pr < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (!pr)
+		return -ETIMEDOUT;
+	n = recv(c->sock, cqe, sizeof(cqe), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0 || n % (ssize_t)sizeof(cqe[0])) {
+		die(c);
+		return -ENOTCONN;
+	}
+	for (size_t i = 0; i < (size_t)n / sizeof(cqe[0]); i++) {
+		uint64_t tag = cqe[i].tag;
+
+		if (tag & CTL_TAG) {
+			if (tag == c->ctl_seq) {
+				c->ctl = cqe[i];
+				c->ctl_done = true;
+			}
+		} else if (tag < SWC_MAX_INFLIGHT && c->slot[tag].used) {
+			slot_finish(c, (unsigned)tag, cqe[i].result);
+		}
+	}
+	return 1;
+}
+
+static int send_reqs(struct swapfs_client *c, const struct swc_req *r, unsigned n, int fd)
+{
+	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
+	struct iovec iov = { (void *)r, n * sizeof(*r) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t w;
+
+	if (c->dead)
+		return -ENOTCONN;
+	if (fd >= 0) {
+		memset(&cm, 0, sizeof(cm));
+		msg.msg_control = cm.b;
+		msg.msg_controllen = sizeof(cm.b);
+		cm.h.cmsg_level = SOL_SOCKET;
+		cm.h.cmsg_type = SCM_RIGHTS;
+		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(&cm.h), &fd, sizeof(int));
+	}
+	do
+		w = sendmsg(c->sock, &msg, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)iov.iov_len) {
+		die(c);
+		return -ENOTCONN;
+	}
+	return 0;
+}
+
+/* A control request and its answer. */
+static int64_t control(struct swapfs_client *c, struct swc_req *r, int fd, uint64_t *value)
+{
+	int64_t deadline = now_ms() + c->timeout_ms;
+	int err;
+
+	r->tag = c->ctl_seq = CTL_TAG | (c->ctl_seq + 1);
+	c->ctl_done = false;
+	err = send_reqs(c, r, 1, fd);
+	if (err)
+		return err;
+	while (!c->ctl_done) {
+		int64_t left = deadline - now_ms();
+
+		if (left <= 0) {
+			die(c);	/* answers would come out of step: give up on the daemon */
+			return -ETIMEDOUT;
+		}
+		err = receive(c, (int)left);
+		if (err < 0 && err != -ETIMEDOUT)
+			return err;
+	}
+	if (value)
+		*value = c->ctl.value;
+	return c->ctl.result;
+}
+
+int swapfs_client_open(struct swapfs_client **out, const char *path)
+{
+	struct swapfs_client *c;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct swc_req hello = { .op = SWC_HELLO, .len = SWC_VERSION };
+	char name[sizeof(sa.sun_path) - 1];
+	ssize_t n = getxattr(path, SWC_XATTR, name, sizeof(name) - 1);
+	int64_t r;
+
+	*out = NULL;
+	if (n < 0)
+		return errno == ENODATA || errno == EOPNOTSUPP ? -ENOTSUP : -errno;
+	if (n == 0)
+		return -ENOTSUP;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->timeout_ms = 60000;
+	for (unsigned i = 0; i < SWC_MAX_INFLIGHT; i++)
+		c->free_slot[i] = SWC_MAX_INFLIGHT - 1 - i;
+	c->nfree = SWC_MAX_INFLIGHT;
+	memcpy(sa.sun_path + 1, name, (size_t)n);
+	c->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->sock < 0 ||
+	    connect(c->sock, (struct sockaddr *)&sa,
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n))) {
+		int err = -errno;
+
+		if (c->sock >= 0)
+			close(c->sock);
+		free(c);
+		return err == -ECONNREFUSED ? -ENOTCONN : err;
+	}
+	r = control(c, &hello, -1, NULL);
+	if (r < 0) {
+		close(c->sock);
+		free(c);
+		return (int)r;
+	}
+	*out = c;
+	return 0;
+}
+
+void swapfs_client_set_timeout(struct swapfs_client *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+}
+
+static int region_new(struct swapfs_client *c, size_t len, bool bounce)
+{
+	struct swc_req r = { .op = SWC_BUF_ADD };
+	struct region *n;
+	uint64_t id;
+	void *addr;
+	int fd, i;
+	int64_t res;
+
+	len = (len + 4095) & ~(size_t)4095;
+	if (!len)
+		return -EINVAL;
+	for (i = 0; i < (int)c->nreg && c->reg[i].used; i++)
+		;
+	if (i == (int)c->nreg) {
+		n = realloc(c->reg, (c->nreg + 8) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		memset(n + c->nreg, 0, 8 * sizeof(*n));
+		c->reg = n;
+		c->nreg += 8;
+	}
+	fd = memfd_create("swapfs-buffer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (addr == MAP_FAILED) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	(void)madvise(addr, len, MADV_HUGEPAGE);
+	(void)mlock(addr, len);	/* pinned where RLIMIT_MEMLOCK allows */
+	r.len = len;
+	res = control(c, &r, fd, &id);
+	close(fd);
+	if (res < 0) {
+		munmap(addr, len);
+		return (int)res;
+	}
+	c->reg[i] = (struct region){ addr, len, (uint32_t)id, true, bounce, false };
+	if (bounce)
+		c->bounce_bytes += len;
+	return i;
+}
+
+static int region_del(struct swapfs_client *c, int i)
+{
+	struct swc_req r = { .op = SWC_BUF_DEL, .buf = c->reg[i].id };
+	int64_t res = c->dead ? 0 : control(c, &r, -1, NULL);
+
+	munmap(c->reg[i].addr, c->reg[i].len);
+	if (c->reg[i].bounce)
+		c->bounce_bytes -= c->reg[i].len;
+	c->reg[i].used = false;
+	return res == -ENOTCONN ? 0 : (int)res;
+}
+
+int swapfs_buf_alloc(struct swapfs_client *c, size_t len, void **addr)
+{
+	int i = region_new(c, len, false);
+
+	if (i < 0)
+		return i;
+	*addr = c->reg[i].addr;
+	return 0;
+}
+
+int swapfs_buf_free(struct swapfs_client *c, void *addr)
+{
+	for (unsigned i = 0; i < c->nreg; i++)
+		if (c->reg[i].used && !c->reg[i].bounce && c->reg[i].addr == addr)
+			return region_del(c, (int)i);
+	return -EINVAL;
+}
+
+int swapfs_file_register(struct swapfs_client *c, int fd, uint64_t *size)
+{
+	struct swc_req r = { .op = SWC_FILE_ADD };
+	uint64_t id;
+	int64_t res;
+
+	if (fd < 0)
+		return -EBADF;
+	res = control(c, &r, fd, &id);
+	if (res < 0)
+		return (int)res;
+	if (size)
+		*size = (uint64_t)res;
+	return (int)id;
+}
+
+int swapfs_file_unregister(struct swapfs_client *c, int file)
+{
+	struct swc_req r = { .op = SWC_FILE_DEL, .file = (uint32_t)file };
+
+	return file < 0 ? -EBADF : (int)control(c, &r, -1, NULL);
+}
+
+int swapfs_fsync(struct swapfs_client *c, int file)
+{
+	struct swc_req r = { .op = SWC_FSYNC, .file = (uint32_t)file };
+
+	return file < 0 ? -EBADF : (int)control(c, &r, -1, NULL);
+}
+
+/* The registered buffer holding [buf, buf + len), or -1. */
+static int find_region(const struct swapfs_client *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	for (unsigned i = 0; i < c->nreg; i++) {
+		const struct region *r = &c->reg[i];
+
+		if (r->used && !r->bounce && p >= r->addr && len <= r->len &&
+		    (size_t)(p - r->addr) <= r->len - len)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* An idle bounce region of at least len bytes, registered if need be. */
+static int get_bounce(struct swapfs_client *c, size_t len)
+{
+	int best = -1;
+
+	for (unsigned i = 0; i < c->nreg; i++) {
+		struct region *r = &c->reg[i];
+
+		if (r->used && r->bounce && !r->busy && r->len >= len &&
+		    (best < 0 || r->len < c->reg[best].len))
+			best = (int)i;
+	}
+	if (best >= 0)
+		return best;
+	/* make room: idle bounce regions beyond what is kept go first */
+	for (unsigned i = 0; i < c->nreg && c->bounce_bytes + len > BOUNCE_KEEP; i++)
+		if (c->reg[i].used && c->reg[i].bounce && !c->reg[i].busy)
+			region_del(c, (int)i);
+	return region_new(c, len < BOUNCE_MIN ? BOUNCE_MIN : len, true);
+}
+
+int swapfs_submit(struct swapfs_client *c, const struct swapfs_io *io, unsigned n)
+{
+	struct swc_req batch[SWC_MAX_BATCH];
+	unsigned nb = 0, done = 0;
+	int err = 0;
+
+	if (c->dead)
+		return -ENOTCONN;
+	for (; done < n; done++) {
+		const struct swapfs_io *x = &io[done];
+		int reg, bounce = -1;
+		unsigned s;
+		uint64_t off;
+
+		if ((x->op != SWAPFS_READ && x->op != SWAPFS_WRITE) || x->file < 0 ||
+		    (!x->buf && x->len)) {
+			err = -EINVAL;
+			break;
+		}
+		if (!c->nfree)
+			break;	/* the in-flight limit: collect completions first */
+		reg = find_region(c, x->buf, x->len);
+		if (reg < 0) {
+			if (nb && (err = send_reqs(c, batch, nb, -1)))
+				break;
+			nb = 0;
+			bounce = reg = get_bounce(c, x->len ? x->len : 1);
+			if (reg < 0) {
+				err = reg;
+				break;
+			}
+			c->reg[reg].busy = true;
+			if (x->op == SWAPFS_WRITE)
+				memcpy(c->reg[reg].addr, x->buf, x->len);
+			off = 0;
+		} else {
+			off = (uint64_t)((const char *)x->buf - c->reg[reg].addr);
+		}
+		s = c->free_slot[--c->nfree];
+		c->slot[s] = (struct slot){ true, x->op, bounce, x->buf, x->user_data };
+		c->inflight++;
+		batch[nb++] = (struct swc_req){ .op = x->op == SWAPFS_READ ? SWC_READ : SWC_WRITE,
+						.file = (uint32_t)x->file, .buf = c->reg[reg].id,
+						.buf_off = off, .off = x->off, .len = x->len, .tag = s };
+		if (nb == SWC_MAX_BATCH) {
+			if ((err = send_reqs(c, batch, nb, -1)))
+				break;
+			nb = 0;
+		}
+	}
+	if (nb && !err)
+		err = send_reqs(c, batch, nb, -1);
+	if (err == -ENOTCONN)
+		return done ? (int)done : err;
+	return done ? (int)done : (err ? err : -EAGAIN);
+}
+
+int swapfs_wait(struct swapfs_client *c, struct swapfs_cqe *cqe, unsigned min,
+		unsigned max, int timeout_ms)
+{
+	int64_t deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+	size_t n;
+
+	if (min > max)
+		return -EINVAL;
+	if (min > c->nready + c->inflight)
+		min = (unsigned)(c->nready + c->inflight);	/* never wait for nothing */
+	while (!c->dead && c->nready < min) {
+		int64_t left = deadline == INT64_MAX ? -1 : deadline - now_ms();
+		int err;
+
+		if (deadline != INT64_MAX && left <= 0)
+			return -ETIMEDOUT;
+		err = receive(c, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (err < 0 && err != -ETIMEDOUT && err != -ENOTCONN)
+			return err;
+	}
+	while (!c->dead && c->nready < max && receive(c, 0) > 0)
+		;	/* whatever else has arrived */
+	if (!c->nready && c->dead && min)
+		return -ENOTCONN;
+	n = c->nready < max ? c->nready : max;
+	memcpy(cqe, c->ready, n * sizeof(*cqe));
+	memmove(c->ready, c->ready + n, (c->nready - n) * sizeof(*cqe));
+	c->nready -= n;
+	return (int)n;
+}
+
+unsigned swapfs_inflight(const struct swapfs_client *c)
+{
+	return c->inflight + (unsigned)c->nready;
+}
+
+void swapfs_client_close(struct swapfs_client *c)
+{
+	int64_t deadline;
+
+	if (!c)
+		return;
+	deadline = now_ms() + c->timeout_ms;
+	while (!c->dead && c->inflight && now_ms() < deadline)
+		receive(c, (int)(deadline - now_ms()));
+	close(c->sock);	/* the daemon unregisters files and buffers */
+	for (unsigned i = 0; i < c->nreg; i++)
+		if (c->reg[i].used)
+			munmap(c->reg[i].addr, c->reg[i].len);
+	free(c->reg);
+	free(c->ready);
+	free(c);
+}

@@ -1,0 +1,58 @@
+/*
+ * proto.h - the wire protocol between libswapfs (an application) and the
+ * swapfs daemon.  Shared by fs/client/libswapfs.c and fs/client_srv.c.
+ *
+ * Transport: a SOCK_SEQPACKET Unix socket in the abstract namespace; its
+ * name is the value of the virtual extended attribute "swapfs.client" on
+ * any file of the mount.  Every message from the application is an array
+ * of 1..SWC_MAX_BATCH struct swc_req; SWC_BUF_ADD and SWC_FILE_ADD travel
+ * alone, with one descriptor as SCM_RIGHTS.  Every request is answered by
+ * exactly one struct swc_cqe carrying its tag; the daemon batches them.
+ *
+ * Data never crosses the socket: buffers are memfds sealed against
+ * shrinking that both processes map, and the daemon's io_uring moves the
+ * bytes between them and the members with O_DIRECT.  Files are named by
+ * descriptors the application opened on the mount, so the kernel has
+ * checked permissions; the descriptor's access mode decides what the
+ * file may be used for.
+ */
+#ifndef SWAPFS_CLIENT_PROTO_H
+#define SWAPFS_CLIENT_PROTO_H
+
+#include <stdint.h>
+
+#define SWC_XATTR "swapfs.client"
+#define SWC_VERSION 1
+#define SWC_MAX_BATCH 64		/* requests per message */
+#define SWC_MAX_INFLIGHT 4096		/* requests per connection */
+#define SWC_MAX_IO (1ull << 30)		/* bytes per read or write */
+
+enum swc_op {
+	SWC_HELLO = 1,		/* len: client version; value: daemon version */
+	SWC_BUF_ADD,		/* fd: memfd; len: bytes to map; value: buffer id */
+	SWC_BUF_DEL,		/* buf */
+	SWC_FILE_ADD,		/* fd: file on the mount; value: file id; result: size */
+	SWC_FILE_DEL,		/* file: waits for its I/O */
+	SWC_READ,		/* file, buf, buf_off, off, len; result: bytes */
+	SWC_WRITE,		/* file, buf, buf_off, off, len; result: bytes */
+	SWC_FSYNC,		/* file: data and metadata durable */
+};
+
+struct swc_req {
+	uint32_t op;
+	uint32_t file;
+	uint32_t buf;
+	uint32_t flags;		/* 0 */
+	uint64_t buf_off;
+	uint64_t off;
+	uint64_t len;
+	uint64_t tag;
+};
+
+struct swc_cqe {
+	uint64_t tag;
+	int64_t result;		/* >= 0 success, else -errno */
+	uint64_t value;
+};
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * aio_ext.c - swapfs._aio: libswapfs for Python, one Client object per
+ * connection.  Buffers are (address, length) pairs; swapfs/aio.py turns
+ * numpy arrays, torch tensors and other buffers into them and keeps the
+ * objects alive while requests are in flight.  Blocking calls release the
+ * GIL; a lock per Client keeps its calls from overlapping.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "../libswapfs.h"
+
+typedef struct {
+	PyObject_HEAD
+	struct swapfs_client *c;
+	pthread_mutex_t lock;
+} Client;
+
+static PyObject *raise_errno(int err, const char *what)
+{
+	PyObject *args = Py_BuildValue("(is)", -err, what);
+
+	if (args) {
+		PyErr_SetObject(PyExc_OSError, args);
+		Py_DECREF(args);
+	}
+	return NULL;
+}
+
+/* Run a libswapfs call without the GIL, one at a time per client. */
+#define CALL(self, expr) ({						\
+	__typeof__(expr) _r;						\
+	Py_BEGIN_ALLOW_THREADS						\
+	pthread_mutex_lock(&(self)->lock);				\
+	_r = (expr);							\
+	pthread_mutex_unlock(&(self)->lock);				\
+	Py_END_ALLOW_THREADS						\
+	_r; })
+
+static int Client_init(Client *self, PyObject *args, PyObject *kw)
+{
+	static char *names[] = { "path", "timeout_ms", NULL };
+	PyObject *path;
+	int timeout = 60000, err;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|i", names, PyUnicode_FSConverter,
+					 &path, &timeout))
+		return -1;
+	if (self->c) {
+		PyErr_SetString(PyExc_RuntimeError, "Client already connected");
+		Py_DECREF(path);
+		return -1;
+	}
+	Py_BEGIN_ALLOW_THREADS
+	err = swapfs_client_open(&self->c, PyBytes_AS_STRING(path));
+	Py_END_ALLOW_THREADS
+	if (err) {
+		PyObject *a = Py_BuildValue("(isO)", -err, "swapfs client connect", path);
+
+		if (a) {
+			PyErr_SetObject(PyExc_OSError, a);
+			Py_DECREF(a);
+		}
+		Py_DECREF(path);
+		return -1;
+	}
+	Py_DECREF(path);
+	swapfs_client_set_timeout(self->c, timeout);
+	return 0;
+}
+
+static PyObject *Client_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+	Client *self = (Client *)type->tp_alloc(type, 0);
+
+	(void)args;
+	(void)kw;
+	if (self)
+		pthread_mutex_init(&self->lock, NULL);
+	return (PyObject *)self;
+}
+
+static void Client_dealloc(Client *self)
+{
+	if (self->c) {
+		Py_BEGIN_ALLOW_THREADS
+		swapfs_client_close(self->c);
+		Py_END_ALLOW_THREADS
+	}
+	pthread_mutex_destroy(&self->lock);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static bool connected(Client *self)
+{
+	if (!self->c)
+		PyErr_SetString(PyExc_ValueError, "swapfs client is closed");
+	return self->c != NULL;
+}
+
+static PyObject *Client_close(Client *self, PyObject *unused)
+{
+	(void)unused;
+	if (self->c) {
+		struct swapfs_client *c = self->c;
+
+		self->c = NULL;
+		CALL(self, (swapfs_client_close(c), 0));
+	}
+	Py_RETURN_NONE;
+}
+
+/* buf_alloc(nbytes) -> writable memoryview of shared, page-aligned memory */
+static PyObject *Client_buf_alloc(Client *self, PyObject *args)
+{
+	Py_ssize_t n;
+	void *addr;
+	int err;
+
+	if (!PyArg_ParseTuple(args, "n", &n) || !connected(self))
+		return NULL;
+	if (n <= 0)
+		return PyErr_Format(PyExc_ValueError, "buffer size must be positive");
+	err = CALL(self, swapfs_buf_alloc(self->c, (size_t)n, &addr));
+	if (err)
+		return raise_errno(err, "swapfs buffer allocation");
+	return PyMemoryView_FromMemory(addr, n, PyBUF_WRITE);
+}
+
+static PyObject *Client_buf_free(Client *self, PyObject *args)
+{
+	unsigned long long addr;
+	int err;
+
+	if (!PyArg_ParseTuple(args, "K", &addr) || !connected(self))
+		return NULL;
+	err = CALL(self, swapfs_buf_free(self->c, (void *)(uintptr_t)addr));
+	if (err)
+		return raise_errno(err, "swapfs buffer free");
+	Py_RETURN_NONE;
+}
+
+/* register(fd) -> (file, size) */
+static PyObject *Client_register(Client *self, PyObject *args)
+{
+	int fd, file;
+	uint64_t size = 0;
+
+	if (!PyArg_ParseTuple(args, "i", &fd) || !connected(self))
+		return NULL;
+	file = CALL(self, swapfs_file_register(self->c, fd, &size));
+	if (file < 0)
+		return raise_errno(file, "swapfs file register");
+	return Py_BuildValue("(iK)", file, (unsigned long long)size);
+}
+
+static PyObject *Client_unregister(Client *self, PyObject *args)
+{
+	int file, err;
+
+	if (!PyArg_ParseTuple(args, "i", &file) || !connected(self))
+		return NULL;
+	err = CALL(self, swapfs_file_unregister(self->c, file));
+	if (err)
+		return raise_errno(err, "swapfs file unregister");
+	Py_RETURN_NONE;
+}
+
+static PyObject *Client_fsync(Client *self, PyObject *args)
+{
+	int file, err;
+
+	if (!PyArg_ParseTuple(args, "i", &file) || !connected(self))
+		return NULL;
+	err = CALL(self, swapfs_fsync(self->c, file));
+	if (err)
+		return raise_errno(err, "swapfs fsync");
+	Py_RETURN_NONE;
+}
+
+/*
+ * submit([(op, file, address, length, offset, user_data), ...]) -> count
+ * queued (the in-flight limit may stop it short).
+ */
+static PyObject *Client_submit(Client *self, PyObject *args)
+{
+	PyObject *list, *seq;
+	struct swapfs_io *io;
+	Py_ssize_t n;
+	int r;
+
+	if (!PyArg_ParseTuple(args, "O", &list) || !connected(self))
+		return NULL;
+	seq = PySequence_Fast(list, "submit() takes a sequence of tuples");
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	io = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*io));
+	if (!io) {
+		Py_DECREF(seq);
+		return PyErr_NoMemory();
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		unsigned long long addr, len, off, ud;
+		int op, file;
+
+		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iiKKKK", &op, &file,
+				      &addr, &len, &off, &ud)) {
+			PyMem_Free(io);
+			Py_DECREF(seq);
+			return NULL;
+		}
+		io[i] = (struct swapfs_io){ op, file, (void *)(uintptr_t)addr, (size_t)len, off, ud };
+	}
+	Py_DECREF(seq);
+	r = n ? CALL(self, swapfs_submit(self->c, io, (unsigned)n)) : 0;
+	PyMem_Free(io);
+	if (r < 0 && r != -EAGAIN)
+		return raise_errno(r, "swapfs submit");
+	return PyLong_FromLong(r < 0 ? 0 : r);
+}
+
+/* wait(min, max, timeout_ms) -> [(user_data, result), ...] */
+static PyObject *Client_wait(Client *self, PyObject *args)
+{
+	unsigned min, max;
+	int timeout, n;
+	struct swapfs_cqe *cqe;
+	PyObject *out;
+
+	if (!PyArg_ParseTuple(args, "IIi", &min, &max, &timeout) || !connected(self))
+		return NULL;
+	if (!max || max > 65536)
+		return PyErr_Format(PyExc_ValueError, "max must be 1..65536");
+	cqe = PyMem_Calloc(max, sizeof(*cqe));
+	if (!cqe)
+		return PyErr_NoMemory();
+	n = CALL(self, swapfs_wait(self->c, cqe, min, max, timeout));
+	if (n < 0) {
+		PyMem_Free(cqe);
+		return raise_errno(n, "swapfs wait");
+	}
+	out = PyList_New(n);
+	for (int i = 0; out && i < n; i++) {
+		PyObject *t = Py_BuildValue("(KL)", (unsigned long long)cqe[i].user_data,
+					    (long long)cqe[i].result);
+
+		if (!t) {
+			Py_CLEAR(out);
+			break;
+		}
+		PyList_SET_ITEM(out, i, t);
+	}
+	PyMem_Free(cqe);
+	return out;
+}
+
+static PyObject *Client_inflight(Client *self, PyObject *unused)
+{
+	(void)unused;
+	if (!connected(self))
+		return NULL;
+	return PyLong_FromUnsignedLong(swapfs_inflight(self->c));
+}
+
+static PyMethodDef Client_methods[] = {
+	{ "close", (PyCFunction)Client_close, METH_NOARGS, "Disconnect (waits for requests)." },
+	{ "buf_alloc", (PyCFunction)Client_buf_alloc, METH_VARARGS,
+	  "buf_alloc(nbytes) -> memoryview of memory shared with the daemon (zero-copy I/O)." },
+	{ "buf_free", (PyCFunction)Client_buf_free, METH_VARARGS,
+	  "buf_free(address) frees a buffer from buf_alloc." },
+	{ "register", (PyCFunction)Client_register, METH_VARARGS,
+	  "register(fd) -> (file, size) for a descriptor opened on the mount." },
+	{ "unregister", (PyCFunction)Client_unregister, METH_VARARGS,
+	  "unregister(file): wait for its requests; close() semantics." },
+	{ "fsync", (PyCFunction)Client_fsync, METH_VARARGS, "fsync(file): data and metadata durable." },
+	{ "submit", (PyCFunction)Client_submit, METH_VARARGS,
+	  "submit([(op, file, address, length, offset, user_data)]) -> number queued." },
+	{ "wait", (PyCFunction)Client_wait, METH_VARARGS,
+	  "wait(min, max, timeout_ms) -> [(user_data, result)]; OSError(ETIMEDOUT) on timeout." },
+	{ "inflight", (PyCFunction)Client_inflight, METH_NOARGS, "Requests not yet collected." },
+	{ NULL, NULL, 0, NULL }
+};
+
+static PyTypeObject ClientType = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "swapfs._aio.Client",
+	.tp_doc = "Client(path, timeout_ms=60000): a libswapfs connection to the mount holding path.",
+	.tp_basicsize = sizeof(Client),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_new = Client_new,
+	.tp_init = (initproc)Client_init,
+	.tp_dealloc = (destructor)Client_dealloc,
+	.tp_methods = Client_methods,
+};
+
+static struct PyModuleDef module = {
+	PyModuleDef_HEAD_INIT, "swapfs._aio", "libswapfs bindings (see swapfs.aio).", -1,
+	NULL, NULL, NULL, NULL, NULL
+};
+
+PyMODINIT_FUNC PyInit__aio(void)
+{
+	PyObject *m;
+
+	if (PyType_Ready(&ClientType) < 0)
+		return NULL;
+	m = PyModule_Create(&module);
+	if (!m)
+		return NULL;
+	Py_INCREF(&ClientType);
+	if (PyModule_AddObject(m, "Client", (PyObject *)&ClientType) ||
+	    PyModule_AddIntConstant(m, "READ", SWAPFS_READ) ||
+	    PyModule_AddIntConstant(m, "WRITE", SWAPFS_WRITE)) {
+		Py_DECREF(&ClientType);
+		Py_DECREF(m);
+		return NULL;
+	}
+	return m;
+}

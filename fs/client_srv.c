@@ -1,0 +1,697 @@
+/*
+ * client_srv.c - the daemon's side of the client path (fs/client/proto.h).
+ *
+ * A listener thread accepts libswapfs connections on an abstract Unix
+ * socket; each connection gets a thread with its own io_uring ring that
+ * reads request batches, starts them (fs/direct.c) and keeps reaping
+ * completions, so many requests of one application thread are in flight on
+ * every member at once.  Completed writes pass through the notifier
+ * thread, which invalidates the kernel's cached pages and attributes of
+ * the range before the application hears of it: a read or stat through
+ * the mount right after sees the new bytes and size.  Invalidation runs
+ * there and not on the connection thread because the kernel may wait on a
+ * page whose FUSE read waits for that thread's I/O.
+ *
+ * The application names files by descriptors it opened on this mount
+ * (SCM_RIGHTS): the kernel already checked its permissions, and the
+ * descriptor's access mode limits what it may do.  The daemon keeps the
+ * inode open (nopen) while registered and never holds a descriptor on its
+ * own mount.  Buffers are memfds sealed against shrinking, so a client can
+ * never make the daemon fault on its memory.  A client that stops reading
+ * its completions for SEND_TIMEOUT_S is disconnected.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client/proto.h"
+#include "data.h"
+#include "direct.h"
+
+#define MAX_CONNS 64
+#define SEND_TIMEOUT_S 10
+#define MAX_BUF_BYTES (1ull << 40)
+
+struct cfile {
+	struct sw_inode *ino;
+	bool used, rd, wr;
+	unsigned inflight;	/* conn lock */
+};
+
+struct cbuf {
+	char *addr;
+	size_t len;
+	bool used;
+	unsigned inflight;	/* conn lock */
+};
+
+struct conn {
+	struct sw_csrv *srv;
+	int sock;
+	struct ucred cred;
+	pthread_t tid;
+	struct cfile *files;
+	unsigned nfiles;
+	struct cbuf *bufs;
+	unsigned nbufs;
+	pthread_mutex_t lock;	/* out, inflight counts, dead */
+	pthread_cond_t cond;	/* inflight dropped */
+	struct swc_cqe *out;
+	size_t nout, capout;
+	unsigned inflight;
+	bool dead, finished;
+	struct conn *next;
+};
+
+struct creq {
+	struct sw_dio d;
+	struct conn *c;
+	uint32_t file, buf;
+	uint64_t tag;
+	struct creq *next;	/* notifier queue */
+	int64_t result;
+};
+
+struct sw_csrv {
+	struct swapfs *fs;
+	struct fuse_session *se;
+	int lsock, stop_efd;
+	dev_t dev;
+	char name[64];		/* abstract name, without the leading NUL */
+	pthread_t listener, notifier;
+	pthread_mutex_t lock;	/* conns, nq */
+	pthread_cond_t nq_cond;
+	struct conn *conns;
+	unsigned nconns;
+	struct creq *nq_head, *nq_tail;
+	bool stopping;
+};
+
+/* ---- completions ------------------------------------------------------- */
+
+/* Send queued completions (conn lock held); a client not reading is dropped. */
+static void flush_out(struct conn *c)
+{
+	size_t sent = 0;
+
+	while (sent < c->nout && !c->dead) {
+		size_t n = c->nout - sent < 256 ? c->nout - sent : 256;
+		ssize_t r = send(c->sock, c->out + sent, n * sizeof(*c->out), MSG_NOSIGNAL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != (ssize_t)(n * sizeof(*c->out))) {
+			sw_log(c->srv->fs, "client pid %d: %s: disconnecting", (int)c->cred.pid,
+			       r < 0 ? strerror(errno) : "short send");
+			c->dead = true;
+			shutdown(c->sock, SHUT_RDWR);
+			break;
+		}
+		sent += n;
+	}
+	c->nout = 0;
+}
+
+static void push_cqe(struct conn *c, uint64_t tag, int64_t result, uint64_t value)
+{
+	if (c->nout == c->capout) {
+		size_t ncap = c->capout ? c->capout * 2 : 64;
+		struct swc_cqe *n = realloc(c->out, ncap * sizeof(*n));
+
+		if (!n) {	/* cannot tell the client: it must not wait forever */
+			c->dead = true;
+			shutdown(c->sock, SHUT_RDWR);
+			return;
+		}
+		c->out = n;
+		c->capout = ncap;
+	}
+	c->out[c->nout++] = (struct swc_cqe){ tag, result, value };
+}
+
+/* Complete a data request: its counts drop, its answer is sent. */
+static void complete_req(struct creq *q, int64_t result)
+{
+	struct conn *c = q->c;
+
+	pthread_mutex_lock(&c->lock);
+	push_cqe(c, q->tag, result, 0);
+	c->files[q->file].inflight--;
+	c->bufs[q->buf].inflight--;
+	c->inflight--;
+	flush_out(c);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	free(q);
+}
+
+static void *notifier(void *arg)
+{
+	struct sw_csrv *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		struct creq *q;
+
+		while (!s->nq_head && !s->stopping)
+			pthread_cond_wait(&s->nq_cond, &s->lock);
+		if (!s->nq_head)
+			break;
+		q = s->nq_head;
+		s->nq_head = NULL;
+		s->nq_tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+		while (q) {
+			struct creq *next = q->next;
+			int err = fuse_lowlevel_notify_inval_inode(s->se, q->d.ino->a.ino,
+								   (off_t)q->d.off, (off_t)q->d.len);
+
+			/* -ENOENT: the kernel holds nothing of it */
+			if (err && err != -ENOENT)
+				sw_log(s->fs, "invalidating inode %llu: %s",
+				       (unsigned long long)q->d.ino->a.ino, strerror(-err));
+			complete_req(q, q->result);
+			q = next;
+		}
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+/* sw_dio done(): on the connection's thread, from its ring. */
+static void dio_done(struct sw_dio *d, int64_t result)
+{
+	struct creq *q = d->priv;
+	struct sw_csrv *s = q->c->srv;
+
+	if (!d->write || result < 0) {
+		complete_req(q, result);
+		return;
+	}
+	q->result = result;
+	q->next = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (s->nq_tail)
+		s->nq_tail->next = q;
+	else
+		s->nq_head = q;
+	s->nq_tail = q;
+	pthread_cond_signal(&s->nq_cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* Wait until pred() is false, completing this thread's I/O meanwhile. */
+static void wait_quiet(struct conn *c, bool (*busy)(struct conn *c, uint32_t id), uint32_t id)
+{
+	struct thread_io *t = sw_thread_io(c->srv->fs);
+
+	pthread_mutex_lock(&c->lock);
+	while (busy(c, id)) {
+		if (t && swe_ring_pending(t->ring)) {
+			pthread_mutex_unlock(&c->lock);
+			swe_ring_reap(t->ring, true);
+			pthread_mutex_lock(&c->lock);
+		} else {
+			pthread_cond_wait(&c->cond, &c->lock);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool file_busy(struct conn *c, uint32_t id) { return c->files[id].inflight; }
+static bool buf_busy(struct conn *c, uint32_t id) { return c->bufs[id].inflight; }
+static bool conn_busy(struct conn *c, uint32_t id) { (void)id; return c->inflight; }
+
+static struct cfile *get_file(struct conn *c, uint32_t id)
+{
+	return id < c->nfiles && c->files[id].used ? &c->files[id] : NULL;
+}
+
+static int file_add(struct conn *c, int fd, uint64_t *id, int64_t *size)
+{
+	struct swapfs *fs = c->srv->fs;
+	struct sw_inode *ino;
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	unsigned i;
+
+	if (fl < 0 || fstat(fd, &st))
+		return -errno;
+	if ((fl & O_PATH) || (fl & O_ACCMODE) == 3)
+		return -EBADF;
+	if (st.st_dev != c->srv->dev)
+		return -EXDEV;	/* not a file of this mount */
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	pthread_mutex_lock(&fs->meta.lock);
+	ino = sw_inode_get(&fs->meta, st.st_ino);
+	if (ino)
+		ino->nopen++;
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (!ino)
+		return -ESTALE;
+	for (i = 0; i < c->nfiles && c->files[i].used; i++)
+		;
+	if (i == c->nfiles) {
+		struct cfile *n = realloc(c->files, (c->nfiles + 16) * sizeof(*n));
+
+		if (!n) {
+			sw_inode_close(fs, ino);
+			return -ENOMEM;
+		}
+		memset(n + c->nfiles, 0, 16 * sizeof(*n));
+		c->files = n;
+		c->nfiles += 16;
+	}
+	c->files[i] = (struct cfile){ .ino = ino, .used = true,
+				      .rd = (fl & O_ACCMODE) != O_WRONLY,
+				      .wr = (fl & O_ACCMODE) != O_RDONLY };
+	*id = i;
+	*size = (int64_t)ino->a.size;
+	return 0;
+}
+
+/* Close semantics: the file's data and metadata survive a daemon crash. */
+static int file_del(struct conn *c, uint32_t id)
+{
+	struct swapfs *fs = c->srv->fs;
+	struct cfile *f = get_file(c, id);
+	int err;
+
+	if (!f)
+		return -EBADF;
+	wait_quiet(c, file_busy, id);
+	err = f->wr ? sw_sync_file(fs, f->ino->a.ino, false) : 0;
+	f->used = false;
+	sw_inode_close(fs, f->ino);
+	return err;
+}
+
+static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
+{
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+	void *addr;
+	unsigned i;
+
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return -EPERM;	/* only memfds that cannot shrink under us */
+	if (fstat(fd, &st))
+		return -errno;
+	if (!len || len > MAX_BUF_BYTES || len > (uint64_t)st.st_size)
+		return -EINVAL;
+	addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (addr == MAP_FAILED)
+		return -errno;
+	for (i = 0; i < c->nbufs && c->bufs[i].used; i++)
+		;
+	if (i == c->nbufs) {
+		struct cbuf *n = realloc(c->bufs, (c->nbufs + 16) * sizeof(*n));
+
+		if (!n) {
+			munmap(addr, len);
+			return -ENOMEM;
+		}
+		memset(n + c->nbufs, 0, 16 * sizeof(*n));
+		c->bufs = n;
+		c->nbufs += 16;
+	}
+	c->bufs[i] = (struct cbuf){ .addr = addr, .len = len, .used = true };
+	*id = i;
+	return 0;
+}
+
+static int buf_del(struct conn *c, uint32_t id)
+{
+	if (id >= c->nbufs || !c->bufs[id].used)
+		return -EBADF;
+	wait_quiet(c, buf_busy, id);
+	munmap(c->bufs[id].addr, c->bufs[id].len);
+	c->bufs[id].used = false;
+	return 0;
+}
+
+/* Start a read or write; its completion comes later unless it fails now. */
+static int start_io(struct conn *c, const struct swc_req *r)
+{
+	struct cfile *f = get_file(c, r->file);
+	struct cbuf *b = r->buf < c->nbufs && c->bufs[r->buf].used ? &c->bufs[r->buf] : NULL;
+	bool write = r->op == SWC_WRITE;
+	struct creq *q;
+	int err;
+
+	if (!f || !b || (write ? !f->wr : !f->rd))
+		return -EBADF;
+	if (r->flags || r->len > SWC_MAX_IO || r->buf_off > b->len || r->len > b->len - r->buf_off)
+		return -EINVAL;
+	if (r->off > SW_MAX_FILE_SIZE || r->len > SW_MAX_FILE_SIZE - r->off)
+		return write ? -EFBIG : -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	*q = (struct creq){ .c = c, .file = r->file, .buf = r->buf, .tag = r->tag };
+	q->d = (struct sw_dio){ .ino = f->ino, .write = write, .uid = c->cred.uid,
+				.off = r->off, .len = r->len, .buf = b->addr + r->buf_off,
+				.done = dio_done, .priv = q };
+	pthread_mutex_lock(&c->lock);
+	c->inflight++;
+	f->inflight++;
+	b->inflight++;
+	pthread_mutex_unlock(&c->lock);
+	err = sw_dio_start(c->srv->fs, &q->d);
+	if (err < 0) {
+		pthread_mutex_lock(&c->lock);
+		c->inflight--;
+		f->inflight--;
+		b->inflight--;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		free(q);
+		return err;
+	}
+	return 0;
+}
+
+static void answer(struct conn *c, uint64_t tag, int64_t result, uint64_t value)
+{
+	pthread_mutex_lock(&c->lock);
+	push_cqe(c, tag, result, value);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void handle(struct conn *c, const struct swc_req *r, int fd)
+{
+	struct swapfs *fs = c->srv->fs;
+	uint64_t value = 0;
+	int64_t result = 0;
+	unsigned inflight;
+
+	if ((r->op == SWC_BUF_ADD || r->op == SWC_FILE_ADD) != (fd >= 0)) {
+		result = -EINVAL;	/* a descriptor where none belongs, or none */
+	} else {
+		switch (r->op) {
+		case SWC_HELLO:
+			value = SWC_VERSION;
+			result = r->len == SWC_VERSION ? 0 : -EPROTO;
+			break;
+		case SWC_BUF_ADD:
+			result = buf_add(c, fd, r->len, &value);
+			break;
+		case SWC_BUF_DEL:
+			result = buf_del(c, r->buf);
+			break;
+		case SWC_FILE_ADD: {
+			int64_t size = 0;
+
+			result = file_add(c, fd, &value, &size);
+			if (!result)
+				result = size;
+			break;
+		}
+		case SWC_FILE_DEL:
+			result = file_del(c, r->file);
+			break;
+		case SWC_READ:
+		case SWC_WRITE:
+			pthread_mutex_lock(&c->lock);
+			inflight = c->inflight;
+			pthread_mutex_unlock(&c->lock);
+			result = inflight >= SWC_MAX_INFLIGHT ? -EAGAIN : start_io(c, r);
+			if (!result)
+				return;	/* answered when it completes */
+			break;
+		case SWC_FSYNC:
+			if (!get_file(c, r->file)) {
+				result = -EBADF;
+				break;
+			}
+			wait_quiet(c, file_busy, r->file);
+			result = sw_sync_file(fs, c->files[r->file].ino->a.ino, true);
+			break;
+		default:
+			result = -EOPNOTSUPP;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	answer(c, r->tag, result, value);
+}
+
+/* One message: a batch of requests, perhaps with one descriptor. */
+static int receive(struct conn *c, bool wait)
+{
+	struct swc_req req[SWC_MAX_BATCH];
+	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int) * 4)]; } cm;
+	struct iovec iov = { req, sizeof(req) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	ssize_t n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
+	int fd = -1;
+	size_t count;
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+			size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+			for (size_t i = 0; i < nfd; i++) {
+				int x;
+
+				memcpy(&x, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+				if (fd < 0 && nfd == 1)
+					fd = x;
+				else
+					close(x);
+			}
+		}
+	count = (size_t)n / sizeof(req[0]);
+	if ((size_t)n % sizeof(req[0]) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    (fd >= 0 && count != 1)) {
+		if (fd >= 0)
+			close(fd);
+		sw_log(c->srv->fs, "client pid %d: malformed message: disconnecting",
+		       (int)c->cred.pid);
+		return -EPROTO;
+	}
+	for (size_t i = 0; i < count; i++)
+		handle(c, &req[i], i == 0 ? fd : -1);
+	return 1;
+}
+
+static void conn_free(struct conn *c)
+{
+	struct sw_csrv *s = c->srv;
+
+	for (unsigned i = 0; i < c->nfiles; i++)
+		if (c->files[i].used)
+			file_del(c, i);
+	for (unsigned i = 0; i < c->nbufs; i++)
+		if (c->bufs[i].used)
+			munmap(c->bufs[i].addr, c->bufs[i].len);
+	close(c->sock);
+	free(c->files);
+	free(c->bufs);
+	free(c->out);
+	pthread_mutex_lock(&s->lock);
+	c->finished = true;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct thread_io *t = sw_thread_io(c->srv->fs);
+	struct timeval tv = { SEND_TIMEOUT_S, 0 };
+
+	setsockopt(c->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (t) {
+		bool pending = swe_ring_pending(t->ring) > 0;
+		int r = receive(c, !pending);
+
+		if (r < 0)
+			break;
+		if (!r && pending)
+			swe_ring_reap(t->ring, true);
+		pthread_mutex_lock(&c->lock);
+		flush_out(c);
+		pthread_mutex_unlock(&c->lock);
+	}
+	wait_quiet(c, conn_busy, 0);
+	conn_free(c);
+	return NULL;
+}
+
+/* ---- listener ---------------------------------------------------------- */
+
+static void reap_finished(struct sw_csrv *s, bool all)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct conn **p = &s->conns; *p;) {
+		struct conn *c = *p;
+
+		if (!c->finished && !all) {
+			p = &c->next;
+			continue;
+		}
+		*p = c->next;
+		s->nconns--;
+		pthread_mutex_unlock(&s->lock);
+		if (all)
+			shutdown(c->sock, SHUT_RDWR);
+		pthread_join(c->tid, NULL);
+		pthread_mutex_destroy(&c->lock);
+		pthread_cond_destroy(&c->cond);
+		free(c);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *listener(void *arg)
+{
+	struct sw_csrv *s = arg;
+	struct pollfd p[2] = { { s->lsock, POLLIN, 0 }, { s->stop_efd, POLLIN, 0 } };
+
+	for (;;) {
+		struct conn *c;
+		socklen_t cl = sizeof(struct ucred);
+		int fd;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		fd = accept4(s->lsock, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		reap_finished(s, false);
+		c = calloc(1, sizeof(*c));
+		if (!c || s->nconns >= MAX_CONNS) {
+			sw_log(s->fs, "client refused: %s", c ? "too many connections" : "out of memory");
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->srv = s;
+		c->sock = fd;
+		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &cl);
+		pthread_mutex_init(&c->lock, NULL);
+		pthread_cond_init(&c->cond, NULL);
+		if (pthread_create(&c->tid, NULL, conn_main, c)) {
+			sw_log(s->fs, "client refused: cannot start a thread");
+			close(fd);
+			free(c);
+			continue;
+		}
+		pthread_mutex_lock(&s->lock);
+		c->next = s->conns;
+		s->conns = c;
+		s->nconns++;
+		pthread_mutex_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+int sw_csrv_start(struct swapfs *fs, struct fuse_session *se)
+{
+	struct sw_csrv *s;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	unsigned maj, min;
+	socklen_t len;
+	char uuid[33];
+
+	if (sscanf(fs->bdi, "%u:%u", &maj, &min) != 2)
+		return -ENODEV;	/* the mount's device number is unknown */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->fs = fs;
+	s->se = se;
+	s->dev = makedev(maj, min);
+	for (int i = 0; i < 16; i++)
+		snprintf(uuid + 2 * i, 3, "%02x", fs->sb.fs_uuid.b[i]);
+	snprintf(s->name, sizeof(s->name), "swapfs/%s/%d", uuid, (int)getpid());
+	memcpy(sa.sun_path + 1, s->name, strlen(s->name));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(s->name));
+	s->lsock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	s->stop_efd = eventfd(0, EFD_CLOEXEC);
+	if (s->lsock < 0 || s->stop_efd < 0 || bind(s->lsock, (struct sockaddr *)&sa, len) ||
+	    listen(s->lsock, 16)) {
+		int err = -errno;
+
+		if (s->lsock >= 0)
+			close(s->lsock);
+		if (s->stop_efd >= 0)
+			close(s->stop_efd);
+		free(s);
+		return err;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->nq_cond, NULL);
+	if (pthread_create(&s->notifier, NULL, notifier, s)) {
+		close(s->lsock);
+		close(s->stop_efd);
+		free(s);
+		return -EAGAIN;
+	}
+	if (pthread_create(&s->listener, NULL, listener, s)) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->nq_cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->notifier, NULL);
+		close(s->lsock);
+		close(s->stop_efd);
+		free(s);
+		return -EAGAIN;
+	}
+	fs->csrv = s;
+	return 0;
+}
+
+void sw_csrv_stop(struct swapfs *fs)
+{
+	struct sw_csrv *s = fs->csrv;
+	uint64_t one = 1;
+
+	if (!s)
+		return;
+	if (write(s->stop_efd, &one, sizeof(one)) != sizeof(one))
+		sw_log(fs, "stopping the client listener: %s", strerror(errno));
+	pthread_join(s->listener, NULL);
+	close(s->lsock);
+	reap_finished(s, true);	/* each connection drains its requests first */
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_signal(&s->nq_cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->notifier, NULL);
+	close(s->stop_efd);
+	fs->csrv = NULL;
+	free(s);
+}
+
+const char *sw_csrv_name(const struct swapfs *fs)
+{
+	return fs->csrv ? fs->csrv->name : NULL;
+}

@@ -1,0 +1,358 @@
+/*
+ * direct.c - client-path file I/O: the bytes move between the
+ * application's shared buffer and the members by O_DIRECT, with no copy in
+ * the daemon, while the extent map, sizes and the log stay exactly what
+ * the FUSE side maintains (the rules of data.c apply unchanged).
+ *
+ * A write maps its allocation units into the table when it is submitted
+ * (so nothing allocates them twice) and counts in ino->inflight until it
+ * completes: FUSE readers and writers wait for it, and its extents reach
+ * the log only after the data (meta.c skips in-flight inodes).  Fresh and
+ * unwritten AUs are written whole, zero-padded around the caller's bytes.
+ * A read counts in ino->client_reads, so no extent it reads from can be
+ * freed (truncate, punch) before it has completed.  Ranges that are not
+ * block aligned take the copying path of data.c, synchronously.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "direct.h"
+
+#define ZERO_LEN (1u << 20)
+
+static char *zeros;	/* ZERO_LEN aligned zero bytes: padding of fresh AUs */
+static pthread_once_t zeros_once = PTHREAD_ONCE_INIT;
+
+static void zeros_init(void)
+{
+	if (posix_memalign((void **)&zeros, BLK, ZERO_LEN))
+		zeros = NULL;
+	else
+		memset(zeros, 0, ZERO_LEN);
+}
+
+void sw_dio_lock(struct swapfs *fs, struct sw_inode *ino, bool write)
+{
+	struct thread_io *t = sw_thread_io(fs);
+
+	for (;;) {
+		if (!(write ? pthread_rwlock_trywrlock(&ino->rw) : pthread_rwlock_tryrdlock(&ino->rw)))
+			return;
+		/* the holder may be waiting for one of this thread's requests */
+		if (t && swe_ring_pending(t->ring)) {
+			swe_ring_reap(t->ring, true);
+			continue;
+		}
+		if (write)
+			pthread_rwlock_wrlock(&ino->rw);
+		else
+			pthread_rwlock_rdlock(&ino->rw);
+		return;
+	}
+}
+
+/* FUSE-side bytes staged or in flight: client I/O is ordered after them. */
+static bool fuse_pending(const struct sw_inode *ino)
+{
+	return ino->wb || ino->inflight > ino->client_inflight;
+}
+
+static int add_io(struct sw_dio *d, unsigned *cap, enum swe_op op, uint64_t voff,
+		  uint64_t len, char *buf)
+{
+	if (d->nio == *cap) {
+		unsigned ncap = *cap ? *cap * 2 : 8;
+		struct swe_io *n = realloc(d->io, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		d->io = n;
+		*cap = ncap;
+	}
+	d->io[d->nio++] = (struct swe_io){ .op = op, .offset = voff, .len = len, .buf = buf };
+	return 0;
+}
+
+/* Volume offset of file offset foff, which must be mapped. */
+static uint64_t voff_of(const struct sw_inode *ino, uint64_t foff)
+{
+	const struct sw_ext *x = &ino->ext[sw_ext_find(ino, foff)];
+
+	return x->voff + (foff - x->foff);
+}
+
+static bool in_runs(const struct sw_dio *d, uint64_t foff)
+{
+	for (size_t i = 0; i < d->nruns; i++)
+		if (foff >= d->runs[i].foff && foff < d->runs[i].foff + d->runs[i].len)
+			return true;
+	return false;
+}
+
+/* Zero the file range [s, e) of fresh space (inside one AU). */
+static int add_zeros(struct sw_dio *d, unsigned *cap, uint64_t s, uint64_t e)
+{
+	int err = 0;
+
+	for (uint64_t at = s; at < e && !err;) {
+		uint64_t n = e - at < ZERO_LEN ? e - at : ZERO_LEN;
+
+		err = add_io(d, cap, SWE_WRITE, voff_of(d->ino, at), n, zeros);
+		at += n;
+	}
+	return err;
+}
+
+static void finish(struct sw_dio *d)
+{
+	struct swapfs *fs = d->fs;
+	struct sw_meta *m = &fs->meta;
+	struct sw_inode *ino = d->ino;
+	int64_t result = d->error ? d->error : (int64_t)d->n;
+
+	pthread_mutex_lock(&m->lock);
+	if (!d->write) {
+		ino->client_reads--;
+	} else {
+		if (d->error) {
+			/* fresh space must never show what the failed write left there */
+			for (size_t i = 0; i < d->nruns; i++)
+				if (d->runs[i].convert)
+					sw_ext_map(m, ino, d->runs[i].foff, d->runs[i].voff,
+						   d->runs[i].len, SWF_EXT_UNWRITTEN);
+				else
+					sw_ext_unmap(m, ino, d->runs[i].foff, d->runs[i].len);
+		} else {
+			if (d->off + d->len > ino->a.size)
+				ino->a.size = d->off + d->len;
+			ino->a.mtime_ns = ino->a.ctime_ns = sw_now_ns();
+			sw_meta_dirty(m, ino);
+		}
+		ino->inflight--;
+		ino->client_inflight--;
+	}
+	pthread_cond_broadcast(&fs->io_cond);
+	pthread_mutex_unlock(&m->lock);
+	if (d->write && !d->error)
+		sw_kill_suid(fs, ino, d->uid);
+	free(d->runs);
+	free(d->io);
+	d->runs = NULL;
+	d->io = NULL;
+	d->done(d, result);
+}
+
+static void io_done(struct swe_io *io, int result)
+{
+	struct sw_dio *d = io->priv;
+
+	if (result && !d->error) {
+		d->error = result;
+		atomic_fetch_add(&d->fs->io_errors, 1);
+		sw_log(d->fs, "client %s of inode %llu failed: %s", d->write ? "write" : "read",
+		       (unsigned long long)d->ino->a.ino, swe_errmsg());
+	}
+	if (--d->pending == 0)
+		finish(d);
+}
+
+/* Submit d's requests; the last completion finishes it. */
+static int submit(struct sw_dio *d)
+{
+	struct thread_io *t = sw_thread_io(d->fs);
+
+	d->pending = d->nio + 1;	/* the extra one: nothing finishes mid-loop */
+	for (unsigned i = 0; i < d->nio; i++) {
+		int err;
+
+		d->io[i].cb = io_done;
+		d->io[i].priv = d;
+		err = swe_ring_submit(t->ring, &d->io[i]);
+		if (err) {
+			sw_log(d->fs, "client I/O rejected: %s", swe_errmsg());
+			if (!d->error)
+				d->error = err;
+			d->pending -= d->nio - i;	/* never issued */
+			break;
+		}
+	}
+	if (--d->pending == 0) {
+		finish(d);
+		return 1;
+	}
+	return 0;
+}
+
+/* Block-aligned write: map, then write from the shared buffer. */
+static int write_direct(struct swapfs *fs, struct sw_dio *d)
+{
+	struct sw_meta *m = &fs->meta;
+	struct sw_inode *ino = d->ino;
+	uint64_t au = fs->sb.alloc_unit, end = d->off + d->len;
+	uint64_t as = down(d->off, au), ae = up(end, au);
+	unsigned cap = 0;
+	int err;
+
+	pthread_once(&zeros_once, zeros_init);
+	if (!zeros)
+		return -ENOMEM;
+	pthread_mutex_lock(&m->lock);
+	err = sw_plan_allocation(fs, ino, as, ae, &d->runs, &d->nruns);
+	for (size_t i = 0; i < d->nruns && !err; i++)
+		err = sw_ext_map(m, ino, d->runs[i].foff, d->runs[i].voff, d->runs[i].len, 0);
+	if (err) {
+		for (size_t i = 0; i < d->nruns; i++)	/* back as they were */
+			if (d->runs[i].convert)
+				sw_ext_map(m, ino, d->runs[i].foff, d->runs[i].voff,
+					   d->runs[i].len, SWF_EXT_UNWRITTEN);
+			else
+				sw_ext_unmap(m, ino, d->runs[i].foff, d->runs[i].len);
+		pthread_mutex_unlock(&m->lock);
+		return err;
+	}
+	ino->inflight++;
+	ino->client_inflight++;
+	pthread_mutex_unlock(&m->lock);
+
+	if (d->off > as && in_runs(d, as))
+		err = add_zeros(d, &cap, as, d->off);
+	for (uint64_t at = d->off; at < end && !err;) {
+		const struct sw_ext *x = &ino->ext[sw_ext_find(ino, at)];
+		uint64_t xe = x->foff + x->len < end ? x->foff + x->len : end;
+
+		err = add_io(d, &cap, SWE_WRITE, x->voff + (at - x->foff), xe - at,
+			     d->buf + (at - d->off));
+		at = xe;
+	}
+	if (!err && end < ae && in_runs(d, end))
+		err = add_zeros(d, &cap, end, ae);
+	d->n = d->len;
+	if (err) {
+		d->error = err;
+		d->nio = 0;
+	}
+	return submit(d);
+}
+
+/* Block-aligned read into the shared buffer; holes read as zeros. */
+static int read_direct(struct swapfs *fs, struct sw_dio *d)
+{
+	struct sw_inode *ino = d->ino;
+	uint64_t s = d->off, e = up(d->off + d->n, BLK), at = s;
+	unsigned cap = 0;
+	int err = 0;
+
+	for (size_t i = sw_ext_find(ino, s); i < ino->next && at < e && !err; i++) {
+		const struct sw_ext *x = &ino->ext[i];
+		uint64_t xs = x->foff > at ? x->foff : at;
+		uint64_t xe = x->foff + x->len < e ? x->foff + x->len : e;
+
+		if (xs >= e)
+			break;
+		if (xs > at)
+			memset(d->buf + (at - s), 0, xs - at);
+		if (x->flags & SWF_EXT_UNWRITTEN)
+			memset(d->buf + (xs - s), 0, xe - xs);
+		else
+			err = add_io(d, &cap, SWE_READ, x->voff + (xs - x->foff), xe - xs,
+				     d->buf + (xs - s));
+		at = xe;
+	}
+	if (at < e)
+		memset(d->buf + (at - s), 0, e - at);
+	if (err) {
+		free(d->io);
+		d->io = NULL;
+		return err;
+	}
+	pthread_mutex_lock(&fs->meta.lock);
+	ino->client_reads++;
+	pthread_mutex_unlock(&fs->meta.lock);
+	return submit(d);
+}
+
+/* Unaligned ranges: through the thread's scratch buffer, synchronously. */
+#define COPY_PIECE (4ull << 20)
+
+static int copy_path(struct swapfs *fs, struct sw_dio *d)
+{
+	struct thread_io *t = sw_thread_io(fs);
+	struct sw_inode *ino = d->ino;
+	uint64_t total = d->write ? d->len : d->n;
+	int err = 0;
+
+	for (uint64_t done = 0; done < total && !err;) {
+		uint64_t off = d->off + done, n = total - done < COPY_PIECE ? total - done : COPY_PIECE;
+
+		if (d->write) {
+			err = sw_write_locked(fs, t, ino, d->buf + done, off, n, false);
+		} else {
+			uint64_t s = down(off, BLK), e = up(off + n, BLK);
+			char *buf = sw_staging(t, e - s);
+
+			err = buf ? sw_read_sync(fs, t, ino, s, e, buf) : -ENOMEM;
+			if (!err)
+				memcpy(d->buf + done, buf + (off - s), n);
+		}
+		done += n;
+	}
+	if (!err && d->write)
+		sw_kill_suid(fs, ino, d->uid);
+	d->n = total;
+	d->done(d, err ? err : (int64_t)total);
+	return 1;
+}
+
+int sw_dio_start(struct swapfs *fs, struct sw_dio *d)
+{
+	struct thread_io *t = sw_thread_io(fs);
+	struct sw_inode *ino = d->ino;
+	uint64_t align = swe_volume_align(fs->vol);
+	bool aligned = !(d->off % align) && !(d->len % align) &&
+		       !((uintptr_t)d->buf % align) && align <= BLK;
+	int err = 0;
+
+	d->fs = fs;
+	d->runs = NULL;
+	d->nruns = 0;
+	d->io = NULL;
+	d->nio = 0;
+	d->error = 0;
+	if (!t)
+		return -ENOMEM;
+	if (d->write && fs->read_only)
+		return -EROFS;
+	if (d->off + d->len > SW_MAX_FILE_SIZE || d->off + d->len < d->off)
+		return d->write ? -EFBIG : -EINVAL;
+	/* writes must also drop the FUSE side's read-ahead window */
+	sw_dio_lock(fs, ino, true);
+	if (fuse_pending(ino) || (d->write && ino->ra)) {
+		sw_ra_release(fs, ino);
+		err = fuse_pending(ino) ? sw_settle(fs, t, ino) : 0;
+	}
+	if (err) {
+		pthread_rwlock_unlock(&ino->rw);
+		return err;
+	}
+	if (!d->write) {
+		d->n = d->off >= ino->a.size ? 0 : ino->a.size - d->off;
+		if (d->n > d->len)
+			d->n = d->len;
+		if (!d->n) {
+			pthread_rwlock_unlock(&ino->rw);
+			d->done(d, 0);
+			return 1;
+		}
+	}
+	if (!d->len)
+		err = (d->done(d, 0), 1);
+	else if (!aligned)
+		err = copy_path(fs, d);
+	else
+		err = d->write ? write_direct(fs, d) : read_direct(fs, d);
+	pthread_rwlock_unlock(&ino->rw);
+	return err;
+}

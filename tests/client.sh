@@ -1,0 +1,101 @@
+#!/bin/sh
+# client.sh - the zero-copy client path (libswapfs, swapfs.aio) on a real
+# mount: functional checks through the mount's POSIX view, a DeepSpeed-style
+# Python session with torch and numpy, an unprivileged user, a daemon that
+# dies under a client, and crashes after client writes with fsync.
+. "$(dirname "$0")/lib.sh"
+require_fuse
+export PYTHONPATH="$builddir/fs/client/python:$(cd "$(dirname "$0")/.." && pwd)/fs/client/python"
+make_images 4 64M
+format
+mount_fs -o allow_other
+
+echo "== libswapfs checks"
+timeout 300 "$builddir/tests/client_io" "$MNT" || fail "client_io"
+
+echo "== swapfs.aio (torch, numpy)"
+if [ -f "$builddir/fs/client/python/swapfs/_aio.so" ]; then
+	timeout 300 $PY "$(dirname "$0")/client_aio.py" "$MNT" || fail "client_aio.py as root"
+	mkdir "$MNT/nobody" && chown 65534:65534 "$MNT/nobody"
+	chmod 755 "$T"
+	timeout 300 setpriv --reuid=65534 --regid=65534 --clear-groups env PYTHONPATH="$PYTHONPATH" \
+		$PY "$(dirname "$0")/client_aio.py" "$MNT/nobody" || fail "client_aio.py as nobody"
+	# nobody cannot reach root's files through the client path either
+	touch "$MNT/secret" && chmod 600 "$MNT/secret"
+	setpriv --reuid=65534 --regid=65534 --clear-groups env PYTHONPATH="$PYTHONPATH" $PY - "$MNT" <<'PY' || fail "permission"
+import sys
+from swapfs.aio import aio_handle
+import numpy as np
+h = aio_handle(mount=sys.argv[1])
+try:
+    h.sync_pread(np.zeros(4096, np.uint8), sys.argv[1] + "/secret")
+    sys.exit("read of a 0600 root file succeeded")
+except PermissionError:
+    pass
+PY
+else
+	echo "swapfs.aio not built (no Python headers): skipped"
+fi
+
+echo "== the daemon dies under a client: errors, no hang"
+$PY - "$MNT" <<'PY' &
+import sys, time
+
+from swapfs.aio import aio_handle
+import numpy as np
+h = aio_handle(mount=sys.argv[1], timeout=20)
+buf = h.new_buffer(4 << 20)
+start = time.time()
+try:
+    while time.time() - start < 60:
+        h.sync_pwrite(buf, sys.argv[1] + "/dying")
+    sys.exit("the client never saw the daemon die")
+except OSError as e:
+    print("client saw:", e)
+PY
+CLIENT=$!
+sleep 2
+kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+wait $CLIENT || fail "client after the daemon died"
+umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"
+
+echo "== crash after client writes and fsync"
+for round in 1 2 3; do
+	mount_fs
+	$PY - "$MNT" "$round" <<'PY' || fail "client writes before crash $round"
+import sys, numpy as np
+from swapfs.aio import aio_handle
+mnt, r = sys.argv[1], int(sys.argv[2])
+h = aio_handle(mount=mnt)
+buf = h.new_buffer(6 << 20)
+for i in range(3):
+    buf[:] = np.random.default_rng(r * 10 + i).integers(0, 255, buf.size, dtype=np.uint8)
+    h.sync_pwrite(buf, f"{mnt}/crash.{r}.{i}")
+    h.fsync(f"{mnt}/crash.{r}.{i}")
+# more writes in flight when the daemon dies: anything may happen to them
+buf[:] = 1
+h.async_pwrite(buf, f"{mnt}/crash.{r}.inflight")
+print("written")
+PY
+	kill -9 "$DAEMON_PID"
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+	umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"
+	"$builddir/tools/swapfsck" -p "$DEVS" >"$T/fsck.log" 2>&1
+	[ $? -le 1 ] || { cat "$T/fsck.log"; fail "swapfsck after crash $round"; }
+	mount_fs
+	$PY - "$MNT" "$round" <<'PY' || fail "data after crash $round"
+import sys, numpy as np
+mnt, last = sys.argv[1], int(sys.argv[2])
+for r in range(1, last + 1):
+    for i in range(3):
+        want = np.random.default_rng(r * 10 + i).integers(0, 255, 6 << 20, dtype=np.uint8)
+        got = np.fromfile(f"{mnt}/crash.{r}.{i}", dtype=np.uint8)
+        assert np.array_equal(got, want), f"crash.{r}.{i} lost or damaged"
+PY
+	umount_fs
+done
+"$builddir/tools/swapfsck" -n "$DEVS" >"$T/fsck.log" 2>&1 || { cat "$T/fsck.log"; fail "swapfsck not clean"; }
+echo "PASS"
