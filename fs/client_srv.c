@@ -51,7 +51,7 @@ struct cfile {
 struct cbuf {
 	char *addr;
 	size_t len;
-	bool used;
+	bool used, fixed;
 	unsigned inflight;	/* conn lock */
 };
 
@@ -304,6 +304,7 @@ static int file_del(struct conn *c, uint32_t id)
 
 static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
 {
+	struct thread_io *t = sw_thread_io(c->srv->fs);
 	struct stat st;
 	int seals = fcntl(fd, F_GET_SEALS);
 	void *addr;
@@ -332,8 +333,24 @@ static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
 		c->nbufs += 16;
 	}
 	c->bufs[i] = (struct cbuf){ .addr = addr, .len = len, .used = true };
+	/*
+	 * -o client_fixed: a fixed buffer of this thread's ring, so no pinning
+	 * per I/O.  Off by default: on RAM-backed members it measured slower
+	 * (docs/PERFORMANCE.md).
+	 */
+	c->bufs[i].fixed = t && c->srv->fs->client_fixed &&
+			   swe_ring_register_buffer(t->ring, addr, len) == 0;
 	*id = i;
 	return 0;
+}
+
+static void unmap_buf(struct conn *c, struct cbuf *b)
+{
+	struct thread_io *t = sw_thread_io(c->srv->fs);
+
+	if (b->fixed && t)
+		swe_ring_unregister_buffer(t->ring, b->addr);
+	munmap(b->addr, b->len);
 }
 
 static int buf_del(struct conn *c, uint32_t id)
@@ -341,7 +358,7 @@ static int buf_del(struct conn *c, uint32_t id)
 	if (id >= c->nbufs || !c->bufs[id].used)
 		return -EBADF;
 	wait_quiet(c, buf_busy, id);
-	munmap(c->bufs[id].addr, c->bufs[id].len);
+	unmap_buf(c, &c->bufs[id]);
 	c->bufs[id].used = false;
 	return 0;
 }
@@ -505,7 +522,7 @@ static void conn_free(struct conn *c)
 			file_del(c, i);
 	for (unsigned i = 0; i < c->nbufs; i++)
 		if (c->bufs[i].used)
-			munmap(c->bufs[i].addr, c->bufs[i].len);
+			unmap_buf(c, &c->bufs[i]);
 	close(c->sock);
 	free(c->files);
 	free(c->bufs);
