@@ -51,7 +51,7 @@ struct cfile {
 struct cbuf {
 	char *addr;
 	size_t len;
-	bool used, fixed;
+	bool used;
 	unsigned inflight;	/* conn lock */
 };
 
@@ -173,9 +173,12 @@ static void *notifier(void *arg)
 		pthread_mutex_unlock(&s->lock);
 		while (q) {
 			struct creq *next = q->next;
-			int err = fuse_lowlevel_notify_inval_inode(s->se, q->d.ino->a.ino,
-								   (off_t)q->d.off, (off_t)q->d.len);
+			int err = 0;
 
+			/* a completed write: the kernel's cached pages and size go */
+			if (q->d.write && q->result > 0)
+				err = fuse_lowlevel_notify_inval_inode(s->se, q->d.ino->a.ino,
+								       (off_t)q->d.off, (off_t)q->d.len);
 			/* -ENOENT: the kernel holds nothing of it */
 			if (err && err != -ENOENT)
 				sw_log(s->fs, "invalidating inode %llu: %s",
@@ -189,16 +192,16 @@ static void *notifier(void *arg)
 	return NULL;
 }
 
-/* sw_dio done(): on the connection's thread, from its ring. */
+/*
+ * sw_dio done(): on an I/O thread, or the connection's thread when the
+ * request finished at once.  The notifier sends every answer, so an I/O
+ * thread never blocks on a client's socket.
+ */
 static void dio_done(struct sw_dio *d, int64_t result)
 {
 	struct creq *q = d->priv;
 	struct sw_csrv *s = q->c->srv;
 
-	if (!d->write || result < 0) {
-		complete_req(q, result);
-		return;
-	}
 	q->result = result;
 	q->next = NULL;
 	pthread_mutex_lock(&s->lock);
@@ -213,21 +216,12 @@ static void dio_done(struct sw_dio *d, int64_t result)
 
 /* ---- requests ------------------------------------------------------------ */
 
-/* Wait until pred() is false, completing this thread's I/O meanwhile. */
+/* Wait until busy() is false: completions come from the I/O threads. */
 static void wait_quiet(struct conn *c, bool (*busy)(struct conn *c, uint32_t id), uint32_t id)
 {
-	struct thread_io *t = sw_thread_io(c->srv->fs);
-
 	pthread_mutex_lock(&c->lock);
-	while (busy(c, id)) {
-		if (t && swe_ring_pending(t->ring)) {
-			pthread_mutex_unlock(&c->lock);
-			swe_ring_reap(t->ring, true);
-			pthread_mutex_lock(&c->lock);
-		} else {
-			pthread_cond_wait(&c->cond, &c->lock);
-		}
-	}
+	while (busy(c, id))
+		pthread_cond_wait(&c->cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -304,7 +298,6 @@ static int file_del(struct conn *c, uint32_t id)
 
 static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
 {
-	struct thread_io *t = sw_thread_io(c->srv->fs);
 	struct stat st;
 	int seals = fcntl(fd, F_GET_SEALS);
 	void *addr;
@@ -333,24 +326,8 @@ static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
 		c->nbufs += 16;
 	}
 	c->bufs[i] = (struct cbuf){ .addr = addr, .len = len, .used = true };
-	/*
-	 * -o client_fixed: a fixed buffer of this thread's ring, so no pinning
-	 * per I/O.  Off by default: on RAM-backed members it measured slower
-	 * (docs/PERFORMANCE.md).
-	 */
-	c->bufs[i].fixed = t && c->srv->fs->client_fixed &&
-			   swe_ring_register_buffer(t->ring, addr, len) == 0;
 	*id = i;
 	return 0;
-}
-
-static void unmap_buf(struct conn *c, struct cbuf *b)
-{
-	struct thread_io *t = sw_thread_io(c->srv->fs);
-
-	if (b->fixed && t)
-		swe_ring_unregister_buffer(t->ring, b->addr);
-	munmap(b->addr, b->len);
 }
 
 static int buf_del(struct conn *c, uint32_t id)
@@ -358,7 +335,7 @@ static int buf_del(struct conn *c, uint32_t id)
 	if (id >= c->nbufs || !c->bufs[id].used)
 		return -EBADF;
 	wait_quiet(c, buf_busy, id);
-	unmap_buf(c, &c->bufs[id]);
+	munmap(c->bufs[id].addr, c->bufs[id].len);
 	c->bufs[id].used = false;
 	return 0;
 }
@@ -470,19 +447,19 @@ static void handle(struct conn *c, const struct swc_req *r, int fd)
 }
 
 /* One message: a batch of requests, perhaps with one descriptor. */
-static int receive(struct conn *c, bool wait)
+static int receive(struct conn *c)
 {
 	struct swc_req req[SWC_MAX_BATCH];
 	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int) * 4)]; } cm;
 	struct iovec iov = { req, sizeof(req) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
+	ssize_t n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC);
 	int fd = -1;
 	size_t count;
 
 	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		return errno == EINTR ? 1 : -errno;
 	if (n == 0)
 		return -ECONNRESET;
 	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
@@ -522,7 +499,7 @@ static void conn_free(struct conn *c)
 			file_del(c, i);
 	for (unsigned i = 0; i < c->nbufs; i++)
 		if (c->bufs[i].used)
-			unmap_buf(c, &c->bufs[i]);
+			munmap(c->bufs[i].addr, c->bufs[i].len);
 	close(c->sock);
 	free(c->files);
 	free(c->bufs);
@@ -535,18 +512,10 @@ static void conn_free(struct conn *c)
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
-	struct thread_io *t = sw_thread_io(c->srv->fs);
 	struct timeval tv = { SEND_TIMEOUT_S, 0 };
 
 	setsockopt(c->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (t) {
-		bool pending = swe_ring_pending(t->ring) > 0;
-		int r = receive(c, !pending);
-
-		if (r < 0)
-			break;
-		if (!r && pending)
-			swe_ring_reap(t->ring, true);
+	while (receive(c) > 0) {
 		pthread_mutex_lock(&c->lock);
 		flush_out(c);
 		pthread_mutex_unlock(&c->lock);

@@ -252,7 +252,7 @@ static int ra_start(struct swapfs *fs, struct sw_inode *ino, struct sw_ra *ra,
 	*x = (struct ra_ctx){ fs, ra, c };
 	job->done = ra_done;
 	job->priv = x;
-	sw_iothread_submit(sw_io_for(fs, ino->a.ino), job);
+	sw_iothread_submit(sw_io_for(fs, n ? job->io[0].offset : 0), job);
 	return 0;
 }
 
@@ -669,25 +669,12 @@ static void wb_done(struct sw_job *job, int error)
 	free(job);
 }
 
-/*
- * Wait until no write (write-behind or client) and no client read of ino
- * is in flight.  A client-path thread completes its own requests on its
- * ring, so it keeps reaping while it waits instead of sleeping on them.
- */
+/* Wait until no write (write-behind or client) and no client read of ino is in flight. */
 static void wait_inflight(struct swapfs *fs, struct sw_inode *ino)
 {
-	struct thread_io *t = pthread_getspecific(fs->ring_key);
-
 	pthread_mutex_lock(&fs->meta.lock);
-	while (ino->inflight || ino->client_reads) {
-		if (t && swe_ring_pending(t->ring)) {
-			pthread_mutex_unlock(&fs->meta.lock);
-			swe_ring_reap(t->ring, true);
-			pthread_mutex_lock(&fs->meta.lock);
-		} else {
-			pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
-		}
-	}
+	while (ino->inflight || ino->client_reads)
+		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
 	pthread_mutex_unlock(&fs->meta.lock);
 }
 
@@ -725,6 +712,16 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 		if (!job || !w)
 			err = -ENOMEM;
 	}
+	/*
+	 * Writes to the same bytes stay in order because they go to the same
+	 * member's I/O thread; a chunk whose extents span members cannot
+	 * promise that, so it first waits for the file's earlier writes.
+	 */
+	for (size_t i = 1; !err && i < n; i++)
+		if (sw_io_for(fs, pc[i].voff) != sw_io_for(fs, pc[0].voff)) {
+			wait_inflight(fs, ino);
+			break;
+		}
 	pthread_mutex_lock(&m->lock);
 	if (err) {
 		/*
@@ -758,7 +755,7 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	job->priv = w;
 	if (err && !job->error)
 		job->error = err;
-	sw_iothread_submit(sw_io_for(fs, ino->a.ino), job);
+	sw_iothread_submit(sw_io_for(fs, n ? job->io[0].offset : 0), job);
 	return 0;
 }
 

@@ -34,26 +34,6 @@ static void zeros_init(void)
 		memset(zeros, 0, ZERO_LEN);
 }
 
-void sw_dio_lock(struct swapfs *fs, struct sw_inode *ino, bool write)
-{
-	struct thread_io *t = sw_thread_io(fs);
-
-	for (;;) {
-		if (!(write ? pthread_rwlock_trywrlock(&ino->rw) : pthread_rwlock_tryrdlock(&ino->rw)))
-			return;
-		/* the holder may be waiting for one of this thread's requests */
-		if (t && swe_ring_pending(t->ring)) {
-			swe_ring_reap(t->ring, true);
-			continue;
-		}
-		if (write)
-			pthread_rwlock_wrlock(&ino->rw);
-		else
-			pthread_rwlock_rdlock(&ino->rw);
-		return;
-	}
-}
-
 /* FUSE-side bytes staged or in flight: client I/O is ordered after them. */
 static bool fuse_pending(const struct sw_inode *ino)
 {
@@ -74,6 +54,24 @@ static int add_io(struct sw_dio *d, unsigned *cap, enum swe_op op, uint64_t voff
 	}
 	d->io[d->nio++] = (struct swe_io){ .op = op, .offset = voff, .len = len, .buf = buf };
 	return 0;
+}
+
+/* One request per stripe unit: each goes to its member's I/O thread. */
+static int add_split(struct sw_dio *d, unsigned *cap, enum swe_op op, uint64_t voff,
+		     uint64_t len, char *buf)
+{
+	uint64_t su = swe_volume_stripe(d->fs->vol)->stripe_unit;
+	int err = 0;
+
+	while (len && !err) {
+		uint64_t n = su - voff % su < len ? su - voff % su : len;
+
+		err = add_io(d, cap, op, voff, n, buf);
+		voff += n;
+		buf += n;
+		len -= n;
+	}
+	return err;
 }
 
 /* Volume offset of file offset foff, which must be mapped. */
@@ -100,7 +98,7 @@ static int add_zeros(struct sw_dio *d, unsigned *cap, uint64_t s, uint64_t e)
 	for (uint64_t at = s; at < e && !err;) {
 		uint64_t n = e - at < ZERO_LEN ? e - at : ZERO_LEN;
 
-		err = add_io(d, cap, SWE_WRITE, voff_of(d->ino, at), n, zeros);
+		err = add_split(d, cap, SWE_WRITE, voff_of(d->ino, at), n, zeros);
 		at += n;
 	}
 	return err;
@@ -111,13 +109,14 @@ static void finish(struct sw_dio *d)
 	struct swapfs *fs = d->fs;
 	struct sw_meta *m = &fs->meta;
 	struct sw_inode *ino = d->ino;
-	int64_t result = d->error ? d->error : (int64_t)d->n;
+	int error = atomic_load(&d->error);
+	int64_t result = error ? error : (int64_t)d->n;
 
 	pthread_mutex_lock(&m->lock);
 	if (!d->write) {
 		ino->client_reads--;
 	} else {
-		if (d->error) {
+		if (error) {
 			/* fresh space must never show what the failed write left there */
 			for (size_t i = 0; i < d->nruns; i++)
 				if (d->runs[i].convert)
@@ -136,7 +135,7 @@ static void finish(struct sw_dio *d)
 	}
 	pthread_cond_broadcast(&fs->io_cond);
 	pthread_mutex_unlock(&m->lock);
-	if (d->write && !d->error)
+	if (d->write && !error)
 		sw_kill_suid(fs, ino, d->uid);
 	free(d->runs);
 	free(d->io);
@@ -145,41 +144,49 @@ static void finish(struct sw_dio *d)
 	d->done(d, result);
 }
 
-static void io_done(struct swe_io *io, int result)
+/* A request's I/O thread finished it (on that thread). */
+static void job_done(struct sw_job *job, int error)
 {
-	struct sw_dio *d = io->priv;
+	struct sw_dio *d = job->priv;
 
-	if (result && !d->error) {
-		d->error = result;
+	if (error) {
+		int none = 0;
+
+		atomic_compare_exchange_strong(&d->error, &none, error);
 		atomic_fetch_add(&d->fs->io_errors, 1);
 		sw_log(d->fs, "client %s of inode %llu failed: %s", d->write ? "write" : "read",
 		       (unsigned long long)d->ino->a.ino, swe_errmsg());
 	}
-	if (--d->pending == 0)
+	free(job);
+	if (atomic_fetch_sub(&d->pending, 1) == 1)
 		finish(d);
 }
 
-/* Submit d's requests; the last completion finishes it. */
+/*
+ * Hand d's requests to the I/O threads of their members; the last
+ * completion finishes d.  Returns 1 if d finished here.
+ */
 static int submit(struct sw_dio *d)
 {
-	struct thread_io *t = sw_thread_io(d->fs);
-
-	d->pending = d->nio + 1;	/* the extra one: nothing finishes mid-loop */
+	atomic_store(&d->pending, d->nio + 1);	/* the extra one: nothing finishes mid-loop */
 	for (unsigned i = 0; i < d->nio; i++) {
-		int err;
+		struct sw_job *job = sw_job_new(1);
 
-		d->io[i].cb = io_done;
-		d->io[i].priv = d;
-		err = swe_ring_submit(t->ring, &d->io[i]);
-		if (err) {
-			sw_log(d->fs, "client I/O rejected: %s", swe_errmsg());
-			if (!d->error)
-				d->error = err;
-			d->pending -= d->nio - i;	/* never issued */
+		if (!job) {
+			int none = 0;
+
+			atomic_compare_exchange_strong(&d->error, &none, -ENOMEM);
+			atomic_fetch_sub(&d->pending, d->nio - i);	/* never issued */
 			break;
 		}
+		job->io[0] = d->io[i];
+		job->done = job_done;
+		job->priv = d;
+		sw_iothread_submit(sw_io_for(d->fs, d->io[i].offset), job);
 	}
-	if (--d->pending == 0) {
+	free(d->io);
+	d->io = NULL;
+	if (atomic_fetch_sub(&d->pending, 1) == 1) {
 		finish(d);
 		return 1;
 	}
@@ -223,15 +230,15 @@ static int write_direct(struct swapfs *fs, struct sw_dio *d)
 		const struct sw_ext *x = &ino->ext[sw_ext_find(ino, at)];
 		uint64_t xe = x->foff + x->len < end ? x->foff + x->len : end;
 
-		err = add_io(d, &cap, SWE_WRITE, x->voff + (at - x->foff), xe - at,
-			     d->buf + (at - d->off));
+		err = add_split(d, &cap, SWE_WRITE, x->voff + (at - x->foff), xe - at,
+				d->buf + (at - d->off));
 		at = xe;
 	}
 	if (!err && end < ae && in_runs(d, end))
 		err = add_zeros(d, &cap, end, ae);
 	d->n = d->len;
 	if (err) {
-		d->error = err;
+		atomic_store(&d->error, err);
 		d->nio = 0;
 	}
 	return submit(d);
@@ -257,8 +264,8 @@ static int read_direct(struct swapfs *fs, struct sw_dio *d)
 		if (x->flags & SWF_EXT_UNWRITTEN)
 			memset(d->buf + (xs - s), 0, xe - xs);
 		else
-			err = add_io(d, &cap, SWE_READ, x->voff + (xs - x->foff), xe - xs,
-				     d->buf + (xs - s));
+			err = add_split(d, &cap, SWE_READ, x->voff + (xs - x->foff), xe - xs,
+					d->buf + (xs - s));
 		at = xe;
 	}
 	if (at < e)
@@ -320,7 +327,7 @@ int sw_dio_start(struct swapfs *fs, struct sw_dio *d)
 	d->nruns = 0;
 	d->io = NULL;
 	d->nio = 0;
-	d->error = 0;
+	atomic_store(&d->error, 0);
 	if (!t)
 		return -ENOMEM;
 	if (d->write && fs->read_only)
@@ -328,7 +335,7 @@ int sw_dio_start(struct swapfs *fs, struct sw_dio *d)
 	if (d->off + d->len > SW_MAX_FILE_SIZE || d->off + d->len < d->off)
 		return d->write ? -EFBIG : -EINVAL;
 	/* writes must also drop the FUSE side's read-ahead window */
-	sw_dio_lock(fs, ino, true);
+	pthread_rwlock_wrlock(&ino->rw);
 	if (fuse_pending(ino) || (d->write && ino->ra)) {
 		sw_ra_release(fs, ino);
 		err = fuse_pending(ino) ? sw_settle(fs, t, ino) : 0;

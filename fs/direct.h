@@ -3,10 +3,9 @@
  * file range straight between an application's shared buffer and the
  * members, coherent with what the FUSE side stages, caches and logs.
  *
- * Requests run on the calling thread's ring (struct thread_io): the
- * caller keeps reaping it (swe_ring_reap) and each request's done() runs
- * from there.  Such a thread never sleeps on its own requests: whenever it
- * must wait for an inode it completes its own I/O meanwhile.
+ * Requests go to the I/O threads of their members (one request per stripe
+ * unit), and each one's done() runs on the I/O thread that completed its
+ * last piece, or on the caller when it finishes at once.
  */
 #ifndef SWAPFS_DIRECT_H
 #define SWAPFS_DIRECT_H
@@ -31,18 +30,17 @@ struct sw_dio {
 	struct new_run *runs;
 	size_t nruns;
 	struct swe_io *io;
-	unsigned nio, pending;
+	unsigned nio;
+	_Atomic unsigned pending;	/* completions are on the members' I/O threads */
 	uint64_t n;		/* bytes the request moves */
-	int error;
+	_Atomic int error;
 };
 
 /*
  * Start d.  Returns a negative errno (nothing started, done() not
- * called), 0 (done() will run from this thread's ring) or 1 (finished
+ * called), 0 (done() will run on an I/O thread) or 1 (finished
  * synchronously: done() has run).
  */
 int sw_dio_start(struct swapfs *fs, struct sw_dio *d);
-/* Take ino's data lock, completing this thread's I/O while it is contended. */
-void sw_dio_lock(struct swapfs *fs, struct sw_inode *ino, bool write);
 
 #endif

@@ -31,7 +31,7 @@ struct cli {
 	unsigned qd, io_threads;
 	double commit_interval;
 	double attr_timeout;
-	int read_only, no_client, client_fixed;
+	int read_only, no_client;
 	int show_help, show_version;
 };
 
@@ -46,7 +46,6 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("attr_timeout=%lf", attr_timeout),
 	CLI_OPT("read_ahead=%s", read_ahead),
 	CLI_OPT("no_client", no_client),
-	CLI_OPT("client_fixed", client_fixed),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -92,15 +91,14 @@ static void usage(void)
 "\n"
 "swapfs options:\n"
 "  -o qd=N                requests in flight per member and I/O thread (default 32)\n"
-"  -o io_threads=N        I/O threads, each with its own io_uring ring (default 1;\n"
-"                         files are spread over them)\n"
+"  -o io_threads=N        I/O threads, each with its own io_uring ring (default:\n"
+"                         one per member, up to 16; members are spread over them)\n"
 "  -o staging=SIZE        write-behind and I/O buffer memory (default 128M)\n"
 "  -o commit=SECONDS      interval of the background metadata commit (default 1)\n"
 "  -o attr_timeout=SECS   kernel attribute/entry cache time (default 1)\n"
 "  -o read_ahead=SIZE     kernel read-ahead window of the mount (default 4M)\n"
 "  -o ro                  mount read-only (nothing is written to the members)\n"
 "  -o no_client           no client path: libswapfs and swapfs.aio cannot connect\n"
-"  -o client_fixed        register client buffers with io_uring as fixed buffers\n"
 "  -o allow_other         let other users access the mount (off by default)\n"
 "  -o default_permissions kernel permission checks (always on)\n"
 "  -f                     stay in the foreground\n"
@@ -348,7 +346,7 @@ static char *escape_commas(const char *s)
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct cli cli = { .qd = SWE_DEFAULT_QUEUE_DEPTH, .io_threads = 1, .commit_interval = 1.0,
+	struct cli cli = { .qd = SWE_DEFAULT_QUEUE_DEPTH, .io_threads = 0, .commit_interval = 1.0,
 			   .attr_timeout = 1.0 };
 	struct fuse_cmdline_opts opts = {0};
 	struct fuse_loop_config loop = {0};
@@ -382,7 +380,7 @@ int main(int argc, char **argv)
 		goto out_opts;
 	}
 	if (cli.qd < 1 || cli.qd > 256 || cli.commit_interval <= 0 ||
-	    cli.io_threads < 1 || cli.io_threads > SW_MAX_IO_THREADS ||
+	    cli.io_threads > SW_MAX_IO_THREADS ||
 	    cli.commit_interval > 3600 || cli.attr_timeout < 0 ||
 	    (cli.staging && (parse_size(cli.staging, &staging) || staging < (4u << 20))) ||
 	    (cli.read_ahead && (parse_size(cli.read_ahead, &read_ahead) || read_ahead > (1u << 30)))) {
@@ -395,7 +393,6 @@ int main(int argc, char **argv)
 	fs.queue_depth = cli.qd;
 	fs.commit_interval = cli.commit_interval;
 	fs.attr_timeout = cli.attr_timeout;
-	fs.client_fixed = cli.client_fixed;
 	log_fs = &fs;
 	if (open_fs(&fs, cli.devices, fs.read_only, staging))
 		goto out_opts;
@@ -429,6 +426,9 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&fs.stop_lock, NULL);
 	pthread_cond_init(&fs.stop_cond, NULL);
 	pthread_cond_init(&fs.io_cond, NULL);
+	if (!cli.io_threads)	/* one ring (and io_uring worker pool) per member */
+		cli.io_threads = swe_volume_ndev(fs.vol) < SW_MAX_IO_THREADS ?
+				 swe_volume_ndev(fs.vol) : SW_MAX_IO_THREADS;
 	for (fs.nio = 0; fs.nio < cli.io_threads; fs.nio++)
 		if (sw_iothread_start(&fs.io[fs.nio], fs.vol, fs.arena, fs.queue_depth)) {
 			sw_log(&fs, "cannot start I/O thread %u: %s", fs.nio, swe_errmsg());

@@ -46,7 +46,6 @@ struct swapfs {
 	pthread_cond_t io_cond;	/* with meta.lock: an inode's inflight dropped, staging freed */
 	uint32_t inflight_total;	/* write jobs in flight (meta.lock) */
 	struct sw_csrv *csrv;	/* client path; NULL if not running */
-	bool client_fixed;	/* register client buffers with io_uring */
 	/* counters */
 	_Atomic uint64_t io_errors;
 };
@@ -58,10 +57,19 @@ static inline struct swapfs *sw_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* The I/O thread that serves ino (a file's jobs stay on one thread). */
-static inline struct sw_iothread *sw_io_for(struct swapfs *fs, uint64_t ino)
+/*
+ * The I/O thread that serves the member holding volume offset voff.  A
+ * file range always lives at the same volume offsets, so writes to it
+ * stay in order on one thread; members spread over the threads, each with
+ * its own ring (and io_uring worker pool), so every member is busy.
+ */
+static inline struct sw_iothread *sw_io_for(struct swapfs *fs, uint64_t voff)
 {
-	return &fs->io[ino % fs->nio];
+	unsigned dev;
+	uint64_t dev_off;
+
+	swe_stripe_map(swe_volume_stripe(fs->vol), voff, &dev, &dev_off);
+	return &fs->io[dev % fs->nio];
 }
 
 /* The inode numbered nr, or NULL (takes the metadata lock briefly). */
