@@ -2,8 +2,9 @@
  * bench_client.c - `swapbench client`: the large-tensor workloads of
  * `swapbench mount` through libswapfs instead of read()/write(): N files
  * of S bytes written in BLOCK requests with QD in flight from a shared
- * buffer, made durable with fsync, then read back.  `swapbench compare`
- * runs it on the swapfs mount beside the POSIX figures.
+ * buffer, made durable with fsync, then read back.  Like fio, every
+ * request in flight has its own block of the buffer (QD x BLOCK bytes).
+ * `swapbench compare` runs it on the swapfs mount beside the POSIX figures.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -19,28 +20,31 @@
 #include "util.h"
 
 #define MiB (1024.0 * 1024.0)
-#define BUF_BYTES (64ull << 20)
 
-/* One file, whole, in block requests with qd in flight. */
+/* One file, whole, in block requests with qd in flight, each in its own buffer slot. */
 static int stream_file(struct swapfs_client *c, int op, int file, char *buf,
 		       uint64_t size, size_t block, unsigned qd)
 {
 	uint64_t next = 0, done = 0;
-	unsigned inflight = 0;
+	unsigned nfree = qd, free_slot[256];
 	struct swapfs_cqe cqe[256];
 
+	for (unsigned i = 0; i < qd; i++)
+		free_slot[i] = i;
 	while (done < size) {
-		while (inflight < qd && next < size) {
+		while (nfree && next < size) {
 			size_t n = size - next < block ? (size_t)(size - next) : block;
-			struct swapfs_io io = { op, file, buf + next % BUF_BYTES, n, next, n };
+			unsigned slot = free_slot[nfree - 1];
+			struct swapfs_io io = { op, file, buf + (size_t)slot * block, n, next,
+						(uint64_t)slot << 32 | n };
 			int r = swapfs_submit(c, &io, 1);
 
 			if (r < 0)
 				return r;
 			if (!r)
 				break;
+			nfree--;
 			next += n;
-			inflight++;
 		}
 		int got = swapfs_wait(c, cqe, 1, 256, 30000);
 
@@ -49,9 +53,9 @@ static int stream_file(struct swapfs_client *c, int op, int file, char *buf,
 		for (int i = 0; i < got; i++) {
 			if (cqe[i].result < 0)
 				return (int)cqe[i].result;
-			done += cqe[i].user_data;
+			done += cqe[i].user_data & 0xffffffffu;
+			free_slot[nfree++] = (unsigned)(cqe[i].user_data >> 32);
 		}
-		inflight -= (unsigned)got;
 	}
 	return 0;
 }
@@ -67,10 +71,10 @@ int client_workload(const char *dir, unsigned files, uint64_t size, size_t block
 	*write_mib_s = *read_mib_s = -1;
 	if (err)
 		return err;
-	err = swapfs_buf_alloc(c, BUF_BYTES, (void **)&buf);
+	err = swapfs_buf_alloc(c, block * qd, (void **)&buf);
 	if (err)
 		goto out;
-	memset(buf, 0x5a, BUF_BYTES);
+	memset(buf, 0x5a, block * qd);
 	for (int pass = 0; pass < 2 && !err; pass++) {
 		bool write = pass == 0;
 
