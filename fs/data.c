@@ -362,6 +362,17 @@ static int ra_read(struct swapfs *fs, struct sw_inode *ino, uint64_t off, uint64
 	return err == 1 ? 0 : err < 0 ? err : 1;
 }
 
+/* Staged or in-flight writes of ino (inode lock held; counts change under the meta lock). */
+static bool writes_pending(struct swapfs *fs, const struct sw_inode *ino)
+{
+	bool pending;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	pending = ino->wb || ino->inflight;
+	pthread_mutex_unlock(&fs->meta.lock);
+	return pending;
+}
+
 void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	     struct fuse_file_info *fi)
 {
@@ -380,7 +391,7 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 		return;
 	}
 	pthread_rwlock_rdlock(&ino->rw);
-	while (ino->wb || ino->inflight) {	/* the bytes being written first */
+	while (writes_pending(fs, ino)) {	/* the bytes being written first */
 		pthread_rwlock_unlock(&ino->rw);
 		pthread_rwlock_wrlock(&ino->rw);
 		sw_settle(fs, t, ino);
@@ -449,6 +460,13 @@ int sw_plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
 			uint64_t first;
 			int64_t got = sw_alloc_run(&m->alloc, (gap_end - at) / au, &first);
 
+			/*
+			 * Space freed by records not yet committed is reusable
+			 * once they are: commit now rather than fail (as ext4
+			 * forces a journal commit before its ENOSPC).
+			 */
+			if (got == -ENOSPC && m->npending_free && !sw_meta_commit(m, false))
+				got = sw_alloc_run(&m->alloc, (gap_end - at) / au, &first);
 			if (got < 0)
 				return (int)got;
 			r = (struct new_run){ at, first * au, (uint64_t)got * au, false };
@@ -507,10 +525,12 @@ static int prepare_span(struct batch *b, struct sw_inode *ino, const struct new_
 			size_t nruns, uint64_t as, uint64_t ae, uint64_t lo, uint64_t hi,
 			char *buf, struct piece **out, size_t *nout)
 {
-	uint64_t s = down(lo, BLK), e = up(hi, BLK);
+	uint64_t s = down(lo, BLK), e = up(hi, BLK), head_v = 0, tail_v = 0;
 	struct piece *pc = malloc((nruns + 2 * (ae - as) / BLK + 2) * sizeof(*pc));
+	struct sw_meta *m = &b->fs->meta;
 	char *old = NULL;
 	size_t n = 0;
+	bool head, tail;
 	int err = 0;
 
 	*out = NULL;
@@ -520,19 +540,18 @@ static int prepare_span(struct batch *b, struct sw_inode *ino, const struct new_
 	}
 	memset(buf, 0, lo - as);
 	memset(buf + (hi - as), 0, ae - hi);
-	/* old bytes around the data in its first and last block, if they exist */
-	if (lo != s && block_written(ino, runs, nruns, s)) {
-		if ((err = read_range(b, ino, s, s + BLK, old)))
-			goto fail;
-		memcpy(buf + (s - as), old, lo - s);
-		if (e - BLK == s && hi != e)
-			memcpy(buf + (hi - as), old + (hi - s), e - hi);
-	}
-	if (hi != e && (e - BLK != s || lo == s) && block_written(ino, runs, nruns, e - BLK)) {
-		if ((err = read_range(b, ino, e - BLK, e, old)))
-			goto fail;
-		memcpy(buf + (hi - as), old + (hi - (e - BLK)), e - hi);
-	}
+	/*
+	 * The table is read under the metadata lock: a failing write-behind
+	 * or client write of this file may unmap its runs concurrently.
+	 */
+	pthread_mutex_lock(&m->lock);
+	head = lo != s && block_written(ino, runs, nruns, s);
+	tail = hi != e && (e - BLK != s || lo == s) && block_written(ino, runs, nruns, e - BLK);
+	if (head)
+		head_v = ino->ext[sw_ext_find(ino, s)].voff + (s - ino->ext[sw_ext_find(ino, s)].foff);
+	if (tail)
+		tail_v = ino->ext[sw_ext_find(ino, e - BLK)].voff +
+			 (e - BLK - ino->ext[sw_ext_find(ino, e - BLK)].foff);
 	for (size_t i = 0; i < nruns; i++)
 		pc[n++] = (struct piece){ runs[i].voff, runs[i].len, buf + (runs[i].foff - as) };
 	for (size_t i = sw_ext_find(ino, s); i < ino->next && ino->ext[i].foff < e; i++) {
@@ -543,6 +562,20 @@ static int prepare_span(struct batch *b, struct sw_inode *ino, const struct new_
 		if ((x->flags & SWF_EXT_UNWRITTEN) || in_new_run(runs, nruns, xs))
 			continue;
 		pc[n++] = (struct piece){ x->voff + (xs - x->foff), xe - xs, buf + (xs - as) };
+	}
+	pthread_mutex_unlock(&m->lock);
+	/* old bytes around the data in its first and last block, if they exist */
+	if (head) {
+		if ((err = batch_add(b, SWE_READ, head_v, BLK, old)) || (err = batch_wait(b)))
+			goto fail;
+		memcpy(buf + (s - as), old, lo - s);
+		if (e - BLK == s && hi != e)
+			memcpy(buf + (hi - as), old + (hi - s), e - hi);
+	}
+	if (tail) {
+		if ((err = batch_add(b, SWE_READ, tail_v, BLK, old)) || (err = batch_wait(b)))
+			goto fail;
+		memcpy(buf + (hi - as), old + (hi - (e - BLK)), e - hi);
 	}
 	free(old);
 	*out = pc;
@@ -854,8 +887,13 @@ static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 /* Before reading or reshaping a file: nothing staged, nothing in flight. */
 int sw_settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
 {
+	bool busy;
+
 	ra_drop(fs, ino);
-	return (ino->wb || ino->inflight || ino->client_reads) ? wb_drain(fs, t, ino) : 0;
+	pthread_mutex_lock(&fs->meta.lock);
+	busy = ino->wb || ino->inflight || ino->client_reads;
+	pthread_mutex_unlock(&fs->meta.lock);
+	return busy ? wb_drain(fs, t, ino) : 0;
 }
 
 /*

@@ -34,10 +34,15 @@ static void zeros_init(void)
 		memset(zeros, 0, ZERO_LEN);
 }
 
-/* FUSE-side bytes staged or in flight: client I/O is ordered after them. */
-static bool fuse_pending(const struct sw_inode *ino)
+/* FUSE-side bytes staged or in flight (inode lock held): client I/O is ordered after them. */
+static bool fuse_pending(struct swapfs *fs, const struct sw_inode *ino)
 {
-	return ino->wb || ino->inflight > ino->client_inflight;
+	bool pending;
+
+	pthread_mutex_lock(&fs->meta.lock);	/* completions change the counts under it */
+	pending = ino->wb || ino->inflight > ino->client_inflight;
+	pthread_mutex_unlock(&fs->meta.lock);
+	return pending;
 }
 
 static int add_io(struct sw_dio *d, unsigned *cap, enum swe_op op, uint64_t voff,
@@ -222,8 +227,7 @@ static int write_direct(struct swapfs *fs, struct sw_dio *d)
 	}
 	ino->inflight++;
 	ino->client_inflight++;
-	pthread_mutex_unlock(&m->lock);
-
+	/* the table is read under the lock: a failing write may unmap concurrently */
 	if (d->off > as && in_runs(d, as))
 		err = add_zeros(d, &cap, as, d->off);
 	for (uint64_t at = d->off; at < end && !err;) {
@@ -236,6 +240,7 @@ static int write_direct(struct swapfs *fs, struct sw_dio *d)
 	}
 	if (!err && end < ae && in_runs(d, end))
 		err = add_zeros(d, &cap, end, ae);
+	pthread_mutex_unlock(&m->lock);
 	d->n = d->len;
 	if (err) {
 		atomic_store(&d->error, err);
@@ -244,14 +249,38 @@ static int write_direct(struct swapfs *fs, struct sw_dio *d)
 	return submit(d);
 }
 
+struct zero_list {
+	struct { uint64_t off, len; } *r;
+	size_t n, cap;
+};
+
+static int zero_add(struct zero_list *z, uint64_t off, uint64_t len)
+{
+	if (z->n == z->cap) {
+		size_t ncap = z->cap ? z->cap * 2 : 8;
+		void *nr = realloc(z->r, ncap * sizeof(*z->r));
+
+		if (!nr)
+			return -ENOMEM;
+		z->r = nr;
+		z->cap = ncap;
+	}
+	z->r[z->n].off = off;
+	z->r[z->n++].len = len;
+	return 0;
+}
+
 /* Block-aligned read into the shared buffer; holes read as zeros. */
 static int read_direct(struct swapfs *fs, struct sw_dio *d)
 {
 	struct sw_inode *ino = d->ino;
 	uint64_t s = d->off, e = up(d->off + d->n, BLK), at = s;
+	struct zero_list z = {0};
 	unsigned cap = 0;
 	int err = 0;
 
+	/* the table is read under the lock (a failing write may unmap); zeros are filled after */
+	pthread_mutex_lock(&fs->meta.lock);
 	for (size_t i = sw_ext_find(ino, s); i < ino->next && at < e && !err; i++) {
 		const struct sw_ext *x = &ino->ext[i];
 		uint64_t xs = x->foff > at ? x->foff : at;
@@ -260,24 +289,29 @@ static int read_direct(struct swapfs *fs, struct sw_dio *d)
 		if (xs >= e)
 			break;
 		if (xs > at)
-			memset(d->buf + (at - s), 0, xs - at);
+			err = zero_add(&z, at, xs - at);
+		if (err)
+			break;
 		if (x->flags & SWF_EXT_UNWRITTEN)
-			memset(d->buf + (xs - s), 0, xe - xs);
+			err = zero_add(&z, xs, xe - xs);
 		else
 			err = add_split(d, &cap, SWE_READ, x->voff + (xs - x->foff), xe - xs,
 					d->buf + (xs - s));
 		at = xe;
 	}
-	if (at < e)
-		memset(d->buf + (at - s), 0, e - at);
+	if (!err && at < e)
+		err = zero_add(&z, at, e - at);
+	if (!err)
+		ino->client_reads++;
+	pthread_mutex_unlock(&fs->meta.lock);
+	for (size_t i = 0; !err && i < z.n; i++)
+		memset(d->buf + (z.r[i].off - s), 0, z.r[i].len);
+	free(z.r);
 	if (err) {
 		free(d->io);
 		d->io = NULL;
 		return err;
 	}
-	pthread_mutex_lock(&fs->meta.lock);
-	ino->client_reads++;
-	pthread_mutex_unlock(&fs->meta.lock);
 	return submit(d);
 }
 
@@ -336,9 +370,9 @@ int sw_dio_start(struct swapfs *fs, struct sw_dio *d)
 		return d->write ? -EFBIG : -EINVAL;
 	/* writes must also drop the FUSE side's read-ahead window */
 	pthread_rwlock_wrlock(&ino->rw);
-	if (fuse_pending(ino) || (d->write && ino->ra)) {
+	if (fuse_pending(fs, ino) || (d->write && ino->ra)) {
 		sw_ra_release(fs, ino);
-		err = fuse_pending(ino) ? sw_settle(fs, t, ino) : 0;
+		err = fuse_pending(fs, ino) ? sw_settle(fs, t, ino) : 0;
 	}
 	if (err) {
 		pthread_rwlock_unlock(&ino->rw);

@@ -757,9 +757,15 @@ static int sync_data(struct swapfs *fs, fuse_ino_t nr)
 static void release_data(struct swapfs *fs, fuse_ino_t nr)
 {
 	struct sw_inode *ino;
+	bool last;
 
 	ino = sw_inode_lookup(fs, nr);
-	if (ino && !ino->dir && ino->ra && ino->nopen <= 1) {
+	if (!ino || ino->dir)
+		return;
+	pthread_mutex_lock(&fs->meta.lock);	/* opens change nopen under it */
+	last = ino->ra && ino->nopen <= 1;
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (last) {
 		pthread_rwlock_wrlock(&ino->rw);
 		sw_ra_release(fs, ino);
 		pthread_rwlock_unlock(&ino->rw);

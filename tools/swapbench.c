@@ -214,8 +214,8 @@ static double engine_pass(struct swe_volume *vol, struct swe_arena *arena,
 		fprintf(stderr, "swapbench: cannot start %u I/O threads\n", o->threads);
 		exit(1);
 	}
+	c.t0 = now_seconds();	/* before the barrier: the threads read it after */
 	pthread_barrier_wait(&c.ready);
-	c.t0 = now_seconds();
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	t = now_seconds() - c.t0;
