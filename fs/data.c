@@ -180,11 +180,18 @@ struct ra_chunk {
 	uint64_t foff;
 	char *buf;
 	int state, error;
+	unsigned pins;		/* replies being sent straight from buf */
 };
 
 struct sw_ra {
 	struct ra_chunk c[RA_SLOTS];
-	unsigned reading;
+	unsigned reading, pinned;
+};
+
+/* A chunk a reply is sent from, held until the reply is out. */
+struct ra_pin {
+	struct sw_ra *ra;
+	struct ra_chunk *c;
 };
 
 struct ra_ctx {
@@ -274,7 +281,8 @@ static struct ra_chunk *ra_slot(struct sw_ra *ra, uint64_t reader)
 
 		if (c->state == RA_EMPTY)
 			return c;
-		if (c->state == RA_READY && c->foff < reader && (!best || c->foff < best->foff))
+		if (c->state == RA_READY && !c->pins && c->foff < reader &&
+		    (!best || c->foff < best->foff))
 			best = c;
 	}
 	return best;
@@ -288,7 +296,7 @@ static void ra_drop(struct swapfs *fs, struct sw_inode *ino)
 	if (!ra)
 		return;
 	pthread_mutex_lock(&fs->meta.lock);
-	while (ra->reading)
+	while (ra->reading || ra->pinned)
 		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
 	for (int i = 0; i < RA_SLOTS; i++)
 		if (ra->c[i].buf)
@@ -304,13 +312,24 @@ void sw_ra_release(struct swapfs *fs, struct sw_inode *ino)
 	ra_drop(fs, ino);
 }
 
+static void ra_unpin(struct swapfs *fs, struct ra_pin *p)
+{
+	pthread_mutex_lock(&fs->meta.lock);
+	p->c->pins--;
+	p->ra->pinned--;
+	pthread_cond_broadcast(&fs->io_cond);
+	pthread_mutex_unlock(&fs->meta.lock);
+}
+
 /*
  * Serve [off, off+n) from the window (inode read lock held, n > 0, the
- * range inside the file).  Returns 1 if served into out, 0 if the caller
- * should read directly, or a negative errno.
+ * range inside the file).  Returns 1 if served, 0 if the caller should
+ * read directly, or a negative errno.  A range inside one chunk is not
+ * copied: *direct points into the chunk, pinned (pin) until ra_unpin;
+ * otherwise the bytes are copied into out and *direct is out.
  */
 static int ra_read(struct swapfs *fs, struct sw_inode *ino, uint64_t off, uint64_t n,
-		   char *out)
+		   char *out, const char **direct, struct ra_pin *pin)
 {
 	uint64_t ch = chunk_size(fs), first = down(off, ch), last = down(off + n - 1, ch);
 	struct sw_meta *m = &fs->meta;
@@ -352,10 +371,16 @@ static int ra_read(struct swapfs *fs, struct sw_inode *ino, uint64_t off, uint64
 			c->state = RA_EMPTY;
 			break;
 		}
-		{
+		if (first == last) {	/* the reply goes straight from the chunk */
+			c->pins++;
+			ra->pinned++;
+			*pin = (struct ra_pin){ ra, c };
+			*direct = c->buf + (off - b);
+		} else {
 			uint64_t s = off > b ? off : b, e = off + n < b + ch ? off + n : b + ch;
 
 			memcpy(out + (s - off), c->buf + (s - b), e - s);
+			*direct = out;
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -379,6 +404,8 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	struct swapfs *fs = sw_fs(req);
 	struct thread_io *t = sw_thread_io(fs);
 	struct batch b = { .fs = fs, .t = t };
+	struct ra_pin pin = {0};
+	const char *from = NULL;
 	struct sw_inode *ino;
 	uint64_t s, e, n;
 	char *buf;
@@ -409,10 +436,12 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	s = down((uint64_t)off, BLK);
 	e = up((uint64_t)off + n, BLK);
 	buf = sw_staging(t, e - s);
-	err = buf ? ra_read(fs, ino, (uint64_t)off, n, buf) : -ENOMEM;
+	err = buf ? ra_read(fs, ino, (uint64_t)off, n, buf, &from, &pin) : -ENOMEM;
 	if (err == 1) {
 		pthread_rwlock_unlock(&ino->rw);
-		fuse_reply_buf(req, buf, n);
+		fuse_reply_buf(req, from, n);
+		if (pin.c)
+			ra_unpin(fs, &pin);
 		return;
 	}
 	if (!err)
