@@ -2,8 +2,9 @@
 # stress.sh - torture suites against a mount, CI-sized by default
 # (STRESS_SCALE=10 for a long run): the fsx-style verifier (buffered,
 # O_DIRECT, mmap, truncate, fallocate), stress-ng filesystem stressors with
-# --verify, fio with verify=crc32c over a mixed workload; then unmount and
-# swapfsck must find the filesystem clean.
+# --verify, fio with verify=crc32c over a mixed workload, an fsstress-style
+# namespace torture (also killed midway); swapfsck must find the filesystem
+# clean and the tree must survive a remount.
 set -u
 . "$(dirname "$0")/lib.sh"
 require_fuse
@@ -42,6 +43,27 @@ if command -v fio >/dev/null; then
 	    --output="$T/fio2.log" >/dev/null 2>&1 || { cat "$T/fio2.log"; fail "fio verify (O_DIRECT libaio)"; }
 	echo "fio verify=crc32c: ok"
 fi
+# fsstress-style namespace torture: 4 processes on one tree, then the tree
+# must look the same after an unmount, a clean swapfsck and a remount
+FSS="$(dirname "$0")/fsstress.py"
+mkdir "$MNT/fss"
+$PY "$FSS" "$MNT/fss" $((1500 * scale)) 4 1 snapshot "$T/tree.before" | tail -1 || fail "fsstress"
 umount_fs
 "$builddir/tools/swapfsck" -n "$DEVS" > "$T/fsck.out" || { cat "$T/fsck.out"; fail "not clean after the torture"; }
+mount_fs
+$PY "$FSS" "$MNT/fss" 0 1 1 snapshot "$T/tree.after" >/dev/null || fail "fsstress tree after remount"
+diff "$T/tree.before" "$T/tree.after" >/dev/null ||
+	{ diff "$T/tree.before" "$T/tree.after" | head; fail "the tree changed across a remount"; }
+# and killed in the middle of it: swapfsck -p repairs only crash leftovers, every file is its own
+$PY "$FSS" "$MNT/fss" $((100000 * scale)) 4 2 >/dev/null 2>&1 &
+FSS_PID=$!
+sleep 3
+crash_fs
+wait $FSS_PID 2>/dev/null
+"$builddir/tools/swapfsck" -p "$DEVS" > "$T/fsck.out" 2>&1
+[ $? -le 1 ] || { cat "$T/fsck.out"; fail "swapfsck -p after killing the daemon under fsstress"; }
+"$builddir/tools/swapfsck" -n "$DEVS" > "$T/fsck.out" || { cat "$T/fsck.out"; fail "not clean after repair"; }
+mount_fs
+$PY "$FSS" "$MNT/fss" 0 1 1 >/dev/null || fail "a file holds foreign bytes after the crash"
+umount_fs
 echo "1 passed, 0 failed"
