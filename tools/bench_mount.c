@@ -521,7 +521,7 @@ int bench_compare(int argc, char **argv, const char *self)
 		snprintf(dat, sizeof(dat), "%.900s/compare.dat", images);
 		f = fopen(dat, "w");
 		if (f) {
-			fprintf(f, "workload raw swapfs btrfs\n");
+			fprintf(f, "# workload raw swapfs btrfs\n");
 			fprintf(f, "write %.0f %.0f %.0f\n", raw_w, rs.write, rb.write);
 			fprintf(f, "read %.0f %.0f %.0f\n", raw_r, rs.read, rb.read);
 			fprintf(f, "direct-write %.0f %.0f %.0f\n", raw_w, rs.direct_write, rb.direct_write);
@@ -532,7 +532,7 @@ int bench_compare(int argc, char **argv, const char *self)
 			fclose(f);
 			snprintf(script, sizeof(script),
 				 "set terminal png size 900,500; set output '%s'; set style data histograms;"
-				 "set style fill solid; set ylabel 'MiB/s'; set key top right; set xrange [-0.6:6.6]; set yrange [0:*];"
+				 "set style fill solid; set ylabel 'MiB/s'; set key outside bottom center horizontal; set xrange [-0.6:6.6]; set yrange [0:*];"
 				 "set title 'swapfs vs raw limit vs btrfs raid0 (%u members)';"
 				 "plot '%s' using 2:xtic(1) title 'raw (fio)', '' using 3 title 'swapfs', '' using 4 title 'btrfs raid0'",
 				 png, ndev, dat);
