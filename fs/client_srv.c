@@ -35,7 +35,6 @@
 #include <unistd.h>
 
 #include "client/proto.h"
-#include "data.h"
 #include "direct.h"
 
 #define MAX_CONNS 64
@@ -229,6 +228,19 @@ static bool file_busy(struct conn *c, uint32_t id) { return c->files[id].infligh
 static bool buf_busy(struct conn *c, uint32_t id) { return c->bufs[id].inflight; }
 static bool conn_busy(struct conn *c, uint32_t id) { (void)id; return c->inflight; }
 
+/* Sixteen more unused (zeroed) slots at the end of an id-indexed array. */
+static int grow_slots(void **arr, unsigned *n, size_t size)
+{
+	char *p = realloc(*arr, (*n + 16) * size);
+
+	if (!p)
+		return -ENOMEM;
+	memset(p + *n * size, 0, 16 * size);
+	*arr = p;
+	*n += 16;
+	return 0;
+}
+
 static struct cfile *get_file(struct conn *c, uint32_t id)
 {
 	return id < c->nfiles && c->files[id].used ? &c->files[id] : NULL;
@@ -261,16 +273,9 @@ static int file_add(struct conn *c, int fd, uint64_t *id, int64_t *size)
 		return -ESTALE;
 	for (i = 0; i < c->nfiles && c->files[i].used; i++)
 		;
-	if (i == c->nfiles) {
-		struct cfile *n = realloc(c->files, (c->nfiles + 16) * sizeof(*n));
-
-		if (!n) {
-			sw_inode_close(fs, ino);
-			return -ENOMEM;
-		}
-		memset(n + c->nfiles, 0, 16 * sizeof(*n));
-		c->files = n;
-		c->nfiles += 16;
+	if (i == c->nfiles && grow_slots((void **)&c->files, &c->nfiles, sizeof(*c->files))) {
+		sw_inode_close(fs, ino);
+		return -ENOMEM;
 	}
 	c->files[i] = (struct cfile){ .ino = ino, .used = true,
 				      .rd = (fl & O_ACCMODE) != O_WRONLY,
@@ -314,16 +319,9 @@ static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
 		return -errno;
 	for (i = 0; i < c->nbufs && c->bufs[i].used; i++)
 		;
-	if (i == c->nbufs) {
-		struct cbuf *n = realloc(c->bufs, (c->nbufs + 16) * sizeof(*n));
-
-		if (!n) {
-			munmap(addr, len);
-			return -ENOMEM;
-		}
-		memset(n + c->nbufs, 0, 16 * sizeof(*n));
-		c->bufs = n;
-		c->nbufs += 16;
+	if (i == c->nbufs && grow_slots((void **)&c->bufs, &c->nbufs, sizeof(*c->bufs))) {
+		munmap(addr, len);
+		return -ENOMEM;
 	}
 	c->bufs[i] = (struct cbuf){ .addr = addr, .len = len, .used = true };
 	*id = i;

@@ -129,29 +129,26 @@ static int batch_add(struct batch *b, enum swe_op op, uint64_t voff,
  * Read file range [s, e) (block aligned) into buf: written extents from
  * the volume, holes and unwritten extents as zeros.
  */
+struct range_read { struct batch *b; uint64_t s; char *buf; };
+
+static int read_piece(void *arg, uint64_t foff, uint64_t len, int64_t voff)
+{
+	struct range_read *r = arg;
+
+	if (voff < 0) {
+		memset(r->buf + (foff - r->s), 0, len);
+		return 0;
+	}
+	return batch_add(r->b, SWE_READ, (uint64_t)voff, len, r->buf + (foff - r->s));
+}
+
 static int read_range(struct batch *b, const struct sw_inode *ino, uint64_t s,
 		      uint64_t e, char *buf)
 {
-	uint64_t at = s;
+	struct range_read r = { b, s, buf };
 
-	for (size_t i = sw_ext_find(ino, s); i < ino->next && at < e; i++) {
-		const struct sw_ext *x = &ino->ext[i];
-		uint64_t xs = x->foff > at ? x->foff : at;
-		uint64_t xe = x->foff + x->len < e ? x->foff + x->len : e;
-
-		if (xs >= e)
-			break;
-		if (xs > at)
-			memset(buf + (at - s), 0, xs - at);
-		if (x->flags & SWF_EXT_UNWRITTEN)
-			memset(buf + (xs - s), 0, xe - xs);
-		else if (batch_add(b, SWE_READ, x->voff + (xs - x->foff), xe - xs,
-				   buf + (xs - s)))
-			return b->result;
-		at = xe;
-	}
-	if (at < e)
-		memset(buf + (at - s), 0, e - at);
+	if (sw_ext_walk(ino, s, e, read_piece, &r))
+		return b->result;
 	return batch_wait(b);
 }
 

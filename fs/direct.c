@@ -270,43 +270,34 @@ static int zero_add(struct zero_list *z, uint64_t off, uint64_t len)
 	return 0;
 }
 
+struct direct_read { struct sw_dio *d; unsigned cap; struct zero_list z; };
+
+static int direct_piece(void *arg, uint64_t foff, uint64_t len, int64_t voff)
+{
+	struct direct_read *r = arg;
+
+	if (voff < 0)
+		return zero_add(&r->z, foff, len);
+	return add_split(r->d, &r->cap, SWE_READ, (uint64_t)voff, len,
+			 r->d->buf + (foff - r->d->off));
+}
+
 /* Block-aligned read into the shared buffer; holes read as zeros. */
 static int read_direct(struct swapfs *fs, struct sw_dio *d)
 {
 	struct sw_inode *ino = d->ino;
-	uint64_t s = d->off, e = up(d->off + d->n, BLK), at = s;
-	struct zero_list z = {0};
-	unsigned cap = 0;
-	int err = 0;
+	struct direct_read r = { .d = d };
+	int err;
 
 	/* the table is read under the lock (a failing write may unmap); zeros are filled after */
 	pthread_mutex_lock(&fs->meta.lock);
-	for (size_t i = sw_ext_find(ino, s); i < ino->next && at < e && !err; i++) {
-		const struct sw_ext *x = &ino->ext[i];
-		uint64_t xs = x->foff > at ? x->foff : at;
-		uint64_t xe = x->foff + x->len < e ? x->foff + x->len : e;
-
-		if (xs >= e)
-			break;
-		if (xs > at)
-			err = zero_add(&z, at, xs - at);
-		if (err)
-			break;
-		if (x->flags & SWF_EXT_UNWRITTEN)
-			err = zero_add(&z, xs, xe - xs);
-		else
-			err = add_split(d, &cap, SWE_READ, x->voff + (xs - x->foff), xe - xs,
-					d->buf + (xs - s));
-		at = xe;
-	}
-	if (!err && at < e)
-		err = zero_add(&z, at, e - at);
+	err = sw_ext_walk(ino, d->off, up(d->off + d->n, BLK), direct_piece, &r);
 	if (!err)
 		ino->client_reads++;
 	pthread_mutex_unlock(&fs->meta.lock);
-	for (size_t i = 0; !err && i < z.n; i++)
-		memset(d->buf + (z.r[i].off - s), 0, z.r[i].len);
-	free(z.r);
+	for (size_t i = 0; !err && i < r.z.n; i++)
+		memset(d->buf + (r.z.r[i].off - d->off), 0, r.z.r[i].len);
+	free(r.z.r);
 	if (err) {
 		free(d->io);
 		d->io = NULL;

@@ -188,6 +188,31 @@ size_t sw_ext_find(const struct sw_inode *ino, uint64_t foff)
 	return lo;
 }
 
+int sw_ext_walk(const struct sw_inode *ino, uint64_t s, uint64_t e,
+		int (*fn)(void *arg, uint64_t foff, uint64_t len, int64_t voff), void *arg)
+{
+	uint64_t at = s;
+	int err = 0;
+
+	for (size_t i = sw_ext_find(ino, s); i < ino->next && at < e && !err; i++) {
+		const struct sw_ext *x = &ino->ext[i];
+		uint64_t xs = x->foff > at ? x->foff : at;
+		uint64_t xe = x->foff + x->len < e ? x->foff + x->len : e;
+
+		if (xs >= e)
+			break;
+		if (xs > at)
+			err = fn(arg, at, xs - at, -1);
+		if (!err)
+			err = fn(arg, xs, xe - xs, (x->flags & SWF_EXT_UNWRITTEN) ? -1 :
+				 (int64_t)(x->voff + (xs - x->foff)));
+		at = xe;
+	}
+	if (!err && at < e)
+		err = fn(arg, at, e - at, -1);
+	return err;
+}
+
 static void release_range(struct sw_meta *m, uint64_t voff, uint64_t len)
 {
 	struct sw_free_range *f;

@@ -156,6 +156,13 @@ bool sw_meta_pending(const struct sw_meta *m);
 struct sw_dent *sw_dir_lookup(struct sw_inode *dir, const char *name);
 /* Index of the first extent ending after foff (ino->next if none). */
 size_t sw_ext_find(const struct sw_inode *ino, uint64_t foff);
+/*
+ * Walk file range [s, e) in order: fn gets each piece with its volume
+ * offset, or -1 for a hole or an unwritten extent (which read as zeros).
+ * Stops at the first nonzero return of fn and returns it.
+ */
+int sw_ext_walk(const struct sw_inode *ino, uint64_t s, uint64_t e,
+		int (*fn)(void *arg, uint64_t foff, uint64_t len, int64_t voff), void *arg);
 /* Map [foff, foff+len) -> voff in memory (unlogged), merging neighbours. */
 int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
 	       uint64_t voff, uint64_t len, uint32_t flags);

@@ -158,28 +158,28 @@ static PyObject *Client_register(Client *self, PyObject *args)
 	return Py_BuildValue("(iK)", file, (unsigned long long)size);
 }
 
-static PyObject *Client_unregister(Client *self, PyObject *args)
+/* A libswapfs call on one file number: unregister, fsync. */
+static PyObject *file_call(Client *self, PyObject *args, int (*fn)(struct swapfs_client *, int),
+			   const char *what)
 {
 	int file, err;
 
 	if (!PyArg_ParseTuple(args, "i", &file) || !connected(self))
 		return NULL;
-	err = CALL(self, swapfs_file_unregister(self->c, file));
+	err = CALL(self, fn(self->c, file));
 	if (err)
-		return raise_errno(err, "swapfs file unregister");
+		return raise_errno(err, what);
 	Py_RETURN_NONE;
+}
+
+static PyObject *Client_unregister(Client *self, PyObject *args)
+{
+	return file_call(self, args, swapfs_file_unregister, "swapfs file unregister");
 }
 
 static PyObject *Client_fsync(Client *self, PyObject *args)
 {
-	int file, err;
-
-	if (!PyArg_ParseTuple(args, "i", &file) || !connected(self))
-		return NULL;
-	err = CALL(self, swapfs_fsync(self->c, file));
-	if (err)
-		return raise_errno(err, "swapfs fsync");
-	Py_RETURN_NONE;
+	return file_call(self, args, swapfs_fsync, "swapfs fsync");
 }
 
 /*
