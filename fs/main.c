@@ -198,12 +198,13 @@ static void free_orphans(struct swapfs *fs)
 	free(orphans);
 }
 
-static void close_fs(struct swapfs *fs)
+/* served: the filesystem was mounted; one that never was has nothing to write. */
+static void close_fs(struct swapfs *fs, bool served)
 {
 	int err = 0;
 
 	pthread_mutex_lock(&fs->meta.lock);
-	if (!fs->read_only) {
+	if (!fs->read_only && served) {
 		err = sw_meta_commit(&fs->meta, true);
 		if (!err)
 			err = sw_meta_checkpoint(&fs->meta);
@@ -288,7 +289,7 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	if (!read_only)
 		free_orphans(fs);
 	if (getenv("SWAPFS_FAULTS") && arm_faults(fs, getenv("SWAPFS_FAULTS"))) {
-		close_fs(fs);
+		close_fs(fs, false);
 		return -EINVAL;
 	}
 	return 0;
@@ -360,6 +361,7 @@ int main(int argc, char **argv)
 	static struct swapfs fs;
 	uint64_t staging = 128ull << 20, read_ahead = 4ull << 20;
 	char *fsname_opt = NULL, *esc, *mount_path = NULL;
+	bool mounted = false;
 	int ret = 1;
 
 	if (fuse_opt_parse(&args, &cli, cli_spec, cli_proc) == -1)
@@ -420,6 +422,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "swapfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
+	mounted = true;
 	if (sw_fuse_io_install(se))
 		sw_log(&fs, "custom FUSE I/O unavailable: mmap of large files uses the page cache");
 	if (mount_path)
@@ -476,7 +479,7 @@ out_signals:
 out_session:
 	fuse_session_destroy(se);
 out_fs:
-	close_fs(&fs);
+	close_fs(&fs, mounted);
 	free(fsname_opt);
 	free(mount_path);
 	ret = ret ? 1 : 0;

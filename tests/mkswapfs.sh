@@ -58,6 +58,18 @@ if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
 	msg=$("$SWAPFS" "$2:$1:$3" "$MNT" 2>&1) && fail "mounted in the wrong order"
 	echo "$msg" | grep -q "wrong order" || fail "order: $msg"
 	msg=$("$SWAPFS" "$1:$1:$3" "$MNT" 2>&1) && fail "mounted a duplicated member"
+	# malformed mount options: exit 2 with a message, nothing mounted, members untouched
+	sum=$(cat "$1" "$2" "$3" | md5sum)
+	for o in qd=0 qd=999 io_threads=99 staging=1k staging=lots read_ahead=2G commit=0 \
+		 commit=-1 attr_timeout=-1 no_such_option; do
+		msg=$("$SWAPFS" -o "$o" "$1:$2:$3" "$MNT" 2>&1)
+		rc=$?
+		[ $rc -ne 0 ] && [ -n "$msg" ] || fail "-o $o: exit $rc, message '$msg'"
+	done
+	msg=$("$SWAPFS" "$1:$2:$3" 2>&1); [ $? -eq 2 ] || fail "no mountpoint: $msg"
+	msg=$("$SWAPFS" "$T/nothere.img" "$MNT" 2>&1) && fail "missing device mounted"
+	echo "$msg" | grep -q "nothere.img" || fail "missing device not named: $msg"
+	[ "$(cat "$1" "$2" "$3" | md5sum)" = "$sum" ] || fail "a refused mount wrote to the members"
 	grep -q " $MNT " /proc/mounts && fail "something got mounted"
 fi
 echo "1 passed, 0 failed"
