@@ -928,13 +928,16 @@ int sw_settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
  */
 void sw_kill_suid(struct swapfs *fs, struct sw_inode *ino, uid_t uid)
 {
-	mode_t kill = S_ISUID | ((ino->a.mode & S_IXGRP) ? S_ISGID : 0);
+	mode_t kill;
 
-	if (!uid || !(ino->a.mode & kill))
+	if (!uid)
 		return;
-	pthread_mutex_lock(&fs->meta.lock);
-	ino->a.mode &= ~kill;
-	sw_meta_dirty(&fs->meta, ino);
+	pthread_mutex_lock(&fs->meta.lock);	/* chmod changes the mode under it */
+	kill = S_ISUID | ((ino->a.mode & S_IXGRP) ? S_ISGID : 0);
+	if (ino->a.mode & kill) {
+		ino->a.mode &= ~kill;
+		sw_meta_dirty(&fs->meta, ino);
+	}
 	pthread_mutex_unlock(&fs->meta.lock);
 }
 

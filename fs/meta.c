@@ -483,7 +483,23 @@ static int apply_inode(struct sw_meta *m, const struct swf_inode_rec *r)
 	} else if (!!S_ISDIR(r->mode) != !!ino->dir) {
 		return -EBADMSG;
 	}
-	ino->a = *r;
+	/*
+	 * Field by field: the data path reads the size under the inode lock
+	 * alone (its writers hold both locks), so a record that leaves the
+	 * size as it is (link, chmod, rename) must not store it again.
+	 */
+	ino->a.ino = r->ino;
+	ino->a.mode = r->mode;
+	ino->a.uid = r->uid;
+	ino->a.gid = r->gid;
+	ino->a.nlink = r->nlink;
+	if (ino->a.size != r->size)
+		ino->a.size = r->size;
+	ino->a.rdev = r->rdev;
+	ino->a.atime_ns = r->atime_ns;
+	ino->a.mtime_ns = r->mtime_ns;
+	ino->a.ctime_ns = r->ctime_ns;
+	ino->a.flags = r->flags;
 	return 0;
 }
 

@@ -244,6 +244,9 @@ static double fio_pass(const struct raw_opts *o, const char *rw)
 	argv[argc++] = FIO_PATH;
 	argv[argc++] = "--output-format=terse";
 	argv[argc++] = "--terse-version=3";
+	/* one aggregate figure: bytes over the longest job's time (summing
+	 * per-job rates overstates it when jobs end at different times) */
+	argv[argc++] = "--group_reporting";
 	argv[argc++] = "--ioengine=io_uring";
 	argv[argc++] = "--direct=1";
 	argv[argc++] = size;
