@@ -17,7 +17,8 @@
  * descriptor's access mode limits what it may do.  The daemon keeps the
  * inode open (nopen) while registered and never holds a descriptor on its
  * own mount.  Buffers are memfds sealed against shrinking, so a client can
- * never make the daemon fault on its memory.  A client that stops reading
+ * never make the daemon fault on its memory.  Only a connection's own
+ * thread writes to its socket, never blocking; a client that stops reading
  * its completions for SEND_TIMEOUT_S is disconnected.
  */
 #include <errno.h>
@@ -36,6 +37,7 @@
 
 #include "client/proto.h"
 #include "direct.h"
+#include "util.h"
 
 #define MAX_CONNS 64
 #define SEND_TIMEOUT_S 10
@@ -65,8 +67,10 @@ struct conn {
 	unsigned nbufs;
 	pthread_mutex_t lock;	/* out, inflight counts, dead */
 	pthread_cond_t cond;	/* inflight dropped */
-	struct swc_cqe *out;
+	int efd;		/* wakes the connection's thread: answers to send */
+	struct swc_cqe *out;	/* answers not yet sent, oldest first */
 	size_t nout, capout;
+	double stalled_since;	/* the client stopped taking answers (0: it takes them) */
 	unsigned inflight;
 	bool dead, finished;
 	struct conn *next;
@@ -98,27 +102,56 @@ struct sw_csrv {
 
 /* ---- completions ------------------------------------------------------- */
 
-/* Send queued completions (conn lock held); a client not reading is dropped. */
+static void drop(struct conn *c, const char *why)
+{
+	if (!c->dead)
+		sw_log(c->srv->fs, "client pid %d: %s: disconnecting", (int)c->cred.pid, why);
+	c->dead = true;
+	shutdown(c->sock, SHUT_RDWR);
+}
+
+/*
+ * Send what is queued without blocking (connection thread, conn lock held).
+ * A client whose socket stays full for SEND_TIMEOUT_S is dropped; no
+ * other thread ever waits on a client's socket.
+ */
 static void flush_out(struct conn *c)
 {
 	size_t sent = 0;
 
 	while (sent < c->nout && !c->dead) {
 		size_t n = c->nout - sent < 256 ? c->nout - sent : 256;
-		ssize_t r = send(c->sock, c->out + sent, n * sizeof(*c->out), MSG_NOSIGNAL);
+		ssize_t r = send(c->sock, c->out + sent, n * sizeof(*c->out),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EAGAIN) {
+			if (!c->stalled_since)
+				c->stalled_since = now_seconds();
+			else if (now_seconds() - c->stalled_since > SEND_TIMEOUT_S)
+				drop(c, "not reading its completions");
+			break;
+		}
 		if (r != (ssize_t)(n * sizeof(*c->out))) {
-			sw_log(c->srv->fs, "client pid %d: %s: disconnecting", (int)c->cred.pid,
-			       r < 0 ? strerror(errno) : "short send");
-			c->dead = true;
-			shutdown(c->sock, SHUT_RDWR);
+			drop(c, r < 0 ? strerror(errno) : "short send");
 			break;
 		}
 		sent += n;
+		c->stalled_since = 0;
 	}
-	c->nout = 0;
+	if (c->dead)
+		sent = c->nout;
+	memmove(c->out, c->out + sent, (c->nout - sent) * sizeof(*c->out));
+	c->nout -= sent;
+}
+
+static void wake(struct conn *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		drop(c, "cannot wake its thread");
 }
 
 static void push_cqe(struct conn *c, uint64_t tag, int64_t result, uint64_t value)
@@ -128,8 +161,7 @@ static void push_cqe(struct conn *c, uint64_t tag, int64_t result, uint64_t valu
 		struct swc_cqe *n = realloc(c->out, ncap * sizeof(*n));
 
 		if (!n) {	/* cannot tell the client: it must not wait forever */
-			c->dead = true;
-			shutdown(c->sock, SHUT_RDWR);
+			drop(c, "out of memory");
 			return;
 		}
 		c->out = n;
@@ -138,7 +170,7 @@ static void push_cqe(struct conn *c, uint64_t tag, int64_t result, uint64_t valu
 	c->out[c->nout++] = (struct swc_cqe){ tag, result, value };
 }
 
-/* Complete a data request: its counts drop, its answer is sent. */
+/* Complete a data request: its counts drop, its answer is queued for the connection's thread. */
 static void complete_req(struct creq *q, int64_t result)
 {
 	struct conn *c = q->c;
@@ -148,7 +180,7 @@ static void complete_req(struct creq *q, int64_t result)
 	c->files[q->file].inflight--;
 	c->bufs[q->buf].inflight--;
 	c->inflight--;
-	flush_out(c);
+	wake(c);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	free(q);
@@ -499,6 +531,7 @@ static void conn_free(struct conn *c)
 		if (c->bufs[i].used)
 			munmap(c->bufs[i].addr, c->bufs[i].len);
 	close(c->sock);
+	close(c->efd);
 	free(c->files);
 	free(c->bufs);
 	free(c->out);
@@ -507,16 +540,33 @@ static void conn_free(struct conn *c)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Requests in, answers out: sleeps until either can move. */
 static void *conn_main(void *arg)
 {
 	struct conn *c = arg;
-	struct timeval tv = { SEND_TIMEOUT_S, 0 };
 
-	setsockopt(c->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (receive(c) > 0) {
+	for (;;) {
+		struct pollfd p[2] = { { c->sock, POLLIN, 0 }, { c->efd, POLLIN, 0 } };
+		bool backlog;
+		uint64_t n;
+
+		pthread_mutex_lock(&c->lock);
+		backlog = c->nout > 0;
+		pthread_mutex_unlock(&c->lock);
+		if (backlog)
+			p[0].events |= POLLOUT;
+		if (poll(p, 2, backlog ? 1000 : -1) < 0 && errno != EINTR)
+			break;
+		if ((p[1].revents & POLLIN) && read(c->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			break;
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && receive(c) <= 0)
+			break;
 		pthread_mutex_lock(&c->lock);
 		flush_out(c);
+		n = c->dead;
 		pthread_mutex_unlock(&c->lock);
+		if (n)
+			break;
 	}
 	wait_quiet(c, conn_busy, 0);
 	conn_free(c);
@@ -578,11 +628,19 @@ static void *listener(void *arg)
 		}
 		c->srv = s;
 		c->sock = fd;
+		c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (c->efd < 0) {
+			sw_log(s->fs, "client refused: %s", strerror(errno));
+			close(fd);
+			free(c);
+			continue;
+		}
 		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &cl);
 		pthread_mutex_init(&c->lock, NULL);
 		pthread_cond_init(&c->cond, NULL);
 		if (pthread_create(&c->tid, NULL, conn_main, c)) {
 			sw_log(s->fs, "client refused: cannot start a thread");
+			close(c->efd);
 			close(fd);
 			free(c);
 			continue;

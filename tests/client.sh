@@ -37,6 +37,41 @@ else
 	echo "swapfs.aio not built (no Python headers): skipped"
 fi
 
+echo "== a client that never reads its answers is dropped; others go on"
+$PY - "$MNT" <<'PY' || fail "stalled client"
+import os, socket, struct, sys, threading, time
+from swapfs.aio import aio_handle
+mnt = sys.argv[1]
+name = os.getxattr(mnt, "swapfs.client")
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(b"\0" + name)
+s.setblocking(False)
+hello = struct.pack("<IIIIQQQQ", 1, 0, 0, 0, 0, 0, 1, 0) * 64	# 64 HELLOs a message
+other = {}
+
+def work():	# another client meanwhile
+    h = aio_handle(mount=mnt, timeout=20)
+    b = h.new_buffer(1 << 20)
+    for i in range(20):
+        h.sync_pwrite(b, f"{mnt}/other", file_offset=i << 20)
+    other["ok"] = True
+
+t = threading.Thread(target=work)
+t.start()
+end, dropped = time.time() + 60, False
+while time.time() < end and not dropped:
+    try:
+        s.send(hello)
+    except BlockingIOError:
+        time.sleep(0.01)
+    except OSError:
+        dropped = True	# EPIPE / ECONNRESET: the daemon gave up on us
+t.join()
+assert dropped, "a client that never reads was never disconnected"
+assert other.get("ok"), "another client was held up"
+print("stalled client dropped, the other finished")
+PY
+
 echo "== the daemon dies under a client: errors, no hang"
 $PY - "$MNT" <<'PY' &
 import sys, time
