@@ -654,6 +654,15 @@ static void *listener(void *arg)
 	return NULL;
 }
 
+static void stop_notifier(struct sw_csrv *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_signal(&s->nq_cond);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->notifier, NULL);
+}
+
 int sw_csrv_start(struct swapfs *fs, struct fuse_session *se)
 {
 	struct sw_csrv *s;
@@ -697,11 +706,7 @@ int sw_csrv_start(struct swapfs *fs, struct fuse_session *se)
 		return -EAGAIN;
 	}
 	if (pthread_create(&s->listener, NULL, listener, s)) {
-		pthread_mutex_lock(&s->lock);
-		s->stopping = true;
-		pthread_cond_signal(&s->nq_cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->notifier, NULL);
+		stop_notifier(s);
 		close(s->lsock);
 		close(s->stop_efd);
 		free(s);
@@ -723,11 +728,7 @@ void sw_csrv_stop(struct swapfs *fs)
 	pthread_join(s->listener, NULL);
 	close(s->lsock);
 	reap_finished(s, true);	/* each connection drains its requests first */
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_signal(&s->nq_cond);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->notifier, NULL);
+	stop_notifier(s);
 	close(s->stop_efd);
 	fs->csrv = NULL;
 	free(s);
