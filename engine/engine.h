@@ -217,6 +217,16 @@ int swe_ring_set_notify(struct swe_ring *r, int efd);
 /* Wait for a completion or a notification; *notified tells which. Returns
  * the number of requests completed or a negative errno. */
 int swe_ring_wait_event(struct swe_ring *r, bool *notified);
+/*
+ * Register memory the arena does not hold (an application's shared
+ * buffer) with the ring, so I/O on it needs no page pinning per request.
+ * At most SWE_RING_EXTRA_BUFFERS at a time, each up to 1 GiB; -EOPNOTSUPP
+ * where the kernel or the ring cannot (I/O on such memory still works).
+ * Unregister only with no I/O in flight on it.
+ */
+#define SWE_RING_EXTRA_BUFFERS 64
+int swe_ring_register_buffer(struct swe_ring *r, void *base, size_t len);
+void swe_ring_unregister_buffer(struct swe_ring *r, void *base);
 /* Requests submitted and not yet completed. */
 unsigned swe_ring_pending(const struct swe_ring *r);
 bool swe_ring_fixed_buffers(const struct swe_ring *r);

@@ -48,6 +48,10 @@ struct swe_ring {
 	int notify_fd;
 	bool notify_armed, notified;
 	uint64_t notify_val;
+	/* buffers registered after creation, at table slots narena + i */
+	unsigned narena;
+	bool extra_ok;
+	struct { char *base; size_t len; } extra[SWE_RING_EXTRA_BUFFERS];
 	struct dev_queue q[SWE_MAX_DEVICES];
 };
 
@@ -121,8 +125,21 @@ int swe_ring_create(struct swe_ring **out, struct swe_volume *vol,
 		unsigned n;
 		const struct iovec *iov = swe_arena_iovecs(arena, &n);
 
-		/* Fails under a small RLIMIT_MEMLOCK; plain buffers still work. */
-		r->fixed_bufs = io_uring_register_buffers(&r->uring, iov, n) == 0;
+		/*
+		 * A sparse table leaves room for buffers registered later
+		 * (swe_ring_register_buffer); older kernels take the arena only.
+		 * Fails under a small RLIMIT_MEMLOCK: plain buffers still work.
+		 */
+		r->narena = n;
+		if (io_uring_register_buffers_sparse(&r->uring, n + SWE_RING_EXTRA_BUFFERS) == 0) {
+			r->fixed_bufs = io_uring_register_buffers_update_tag(&r->uring, 0, iov,
+									     NULL, n) == (int)n;
+			r->extra_ok = r->fixed_bufs;
+			if (!r->fixed_bufs)
+				io_uring_unregister_buffers(&r->uring);
+		}
+		if (!r->fixed_bufs)
+			r->fixed_bufs = io_uring_register_buffers(&r->uring, iov, n) == 0;
 	}
 	*out = r;
 	return 0;
@@ -134,6 +151,54 @@ void swe_ring_destroy(struct swe_ring *r)
 		return;
 	io_uring_queue_exit(&r->uring);
 	free(r);
+}
+
+#define FIXED_BUF_MAX (1ull << 30)	/* io_uring's limit per registered buffer */
+
+int swe_ring_register_buffer(struct swe_ring *r, void *base, size_t len)
+{
+	struct iovec iov = { base, len };
+	int err;
+
+	if (!r->extra_ok || !len || len > FIXED_BUF_MAX)
+		return swe_fail(-EOPNOTSUPP, "registering a %zu-byte buffer", len);
+	for (unsigned i = 0; i < SWE_RING_EXTRA_BUFFERS; i++) {
+		if (r->extra[i].base)
+			continue;
+		err = io_uring_register_buffers_update_tag(&r->uring, r->narena + i, &iov, NULL, 1);
+		if (err != 1)
+			return swe_fail(err < 0 ? err : -EIO, "registering a %zu-byte buffer", len);
+		r->extra[i].base = base;
+		r->extra[i].len = len;
+		return 0;
+	}
+	return swe_fail(-ENOSPC, "all %u extra buffer slots in use", SWE_RING_EXTRA_BUFFERS);
+}
+
+void swe_ring_unregister_buffer(struct swe_ring *r, void *base)
+{
+	struct iovec none = { NULL, 0 };
+
+	for (unsigned i = 0; i < SWE_RING_EXTRA_BUFFERS; i++)
+		if (base && r->extra[i].base == base) {
+			io_uring_register_buffers_update_tag(&r->uring, r->narena + i, &none, NULL, 1);
+			r->extra[i].base = NULL;
+			r->extra[i].len = 0;
+		}
+}
+
+/* The registered buffer slot holding [buf, buf + len), or -1. */
+static int buf_index(const struct swe_ring *r, const char *buf, size_t len)
+{
+	int i = swe_arena_buf_index(r->arena, buf, len);
+
+	if (i >= 0 || !r->extra_ok)
+		return i;
+	for (unsigned k = 0; k < SWE_RING_EXTRA_BUFFERS; k++)
+		if (r->extra[k].base && buf >= r->extra[k].base &&
+		    len <= r->extra[k].len && (size_t)(buf - r->extra[k].base) <= r->extra[k].len - len)
+			return (int)(r->narena + k);
+	return -1;
 }
 
 unsigned swe_ring_pending(const struct swe_ring *r) { return r->pending; }
@@ -384,8 +449,7 @@ int swe_ring_submit(struct swe_ring *r, struct swe_io *io)
 		s->len = seg[i].len;
 		if (io->op != SWE_FLUSH) {
 			s->buf = (char *)io->buf + (seg[i].vol_offset - io->offset);
-			s->buf_index = r->fixed_bufs ?
-				swe_arena_buf_index(r->arena, s->buf, s->len) : -1;
+			s->buf_index = r->fixed_bufs ? buf_index(r, s->buf, s->len) : -1;
 		}
 		push_tail(&r->q[s->dev], s);
 	}

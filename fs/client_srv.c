@@ -333,6 +333,80 @@ static int file_del(struct conn *c, uint32_t id)
 	return err;
 }
 
+/*
+ * -o client_fixed: register (or drop) a buffer as a fixed buffer of every
+ * I/O thread's ring, on that thread (the rings are single-issuer), and
+ * wait until all have.  A ring with no room simply does plain I/O on it.
+ */
+struct ring_call {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned left, refused;
+	void *addr;
+	size_t len;
+	bool add;
+};
+
+static void ring_call_run(struct sw_job *job, struct swe_ring *ring)
+{
+	struct ring_call *rc = job->priv;
+
+	if (!rc->add)
+		swe_ring_unregister_buffer(ring, rc->addr);
+	else if (swe_ring_register_buffer(ring, rc->addr, rc->len))
+		job->error = -EOPNOTSUPP;
+}
+
+static void ring_call_done(struct sw_job *job, int error)
+{
+	struct ring_call *rc = job->priv;
+
+	pthread_mutex_lock(&rc->lock);
+	rc->refused += error != 0;
+	rc->left--;
+	pthread_cond_signal(&rc->cond);
+	pthread_mutex_unlock(&rc->lock);
+	free(job);
+}
+
+static void fixed_buffer(struct swapfs *fs, void *addr, size_t len, bool add)
+{
+	struct ring_call rc = { .addr = addr, .len = len, .add = add };
+
+	pthread_mutex_init(&rc.lock, NULL);
+	pthread_cond_init(&rc.cond, NULL);
+	for (unsigned i = 0; i < fs->nio; i++) {
+		struct sw_job *job = sw_job_new(0);
+
+		if (!job)
+			continue;
+		job->run = ring_call_run;
+		job->done = ring_call_done;
+		job->priv = &rc;
+		pthread_mutex_lock(&rc.lock);
+		rc.left++;
+		pthread_mutex_unlock(&rc.lock);
+		sw_iothread_submit(&fs->io[i], job);
+	}
+	pthread_mutex_lock(&rc.lock);
+	while (rc.left)
+		pthread_cond_wait(&rc.cond, &rc.lock);
+	pthread_mutex_unlock(&rc.lock);
+	pthread_cond_destroy(&rc.cond);
+	pthread_mutex_destroy(&rc.lock);
+	if (rc.refused)
+		sw_log(fs, "a %zu-byte client buffer is not a fixed buffer of %u of %u rings "
+		       "(I/O on it still works)", len, rc.refused, fs->nio);
+}
+
+static void unmap_buf(struct conn *c, struct cbuf *b)
+{
+	if (c->srv->fs->client_fixed)
+		fixed_buffer(c->srv->fs, b->addr, b->len, false);
+	munmap(b->addr, b->len);
+	b->used = false;
+}
+
 static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
 {
 	struct stat st;
@@ -356,6 +430,8 @@ static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
 		return -ENOMEM;
 	}
 	c->bufs[i] = (struct cbuf){ .addr = addr, .len = len, .used = true };
+	if (c->srv->fs->client_fixed)
+		fixed_buffer(c->srv->fs, addr, len, true);
 	*id = i;
 	return 0;
 }
@@ -365,8 +441,7 @@ static int buf_del(struct conn *c, uint32_t id)
 	if (id >= c->nbufs || !c->bufs[id].used)
 		return -EBADF;
 	wait_quiet(c, buf_busy, id);
-	munmap(c->bufs[id].addr, c->bufs[id].len);
-	c->bufs[id].used = false;
+	unmap_buf(c, &c->bufs[id]);
 	return 0;
 }
 
@@ -529,7 +604,7 @@ static void conn_free(struct conn *c)
 			file_del(c, i);
 	for (unsigned i = 0; i < c->nbufs; i++)
 		if (c->bufs[i].used)
-			munmap(c->bufs[i].addr, c->bufs[i].len);
+			unmap_buf(c, &c->bufs[i]);
 	close(c->sock);
 	close(c->efd);
 	free(c->files);

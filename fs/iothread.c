@@ -33,6 +33,11 @@ static void io_done(struct swe_io *io, int result)
 
 static void start_job(struct swe_ring *ring, struct sw_job *j)
 {
+	if (j->run) {
+		j->run(j, ring);
+		j->done(j, j->error);
+		return;
+	}
 	j->pending = j->nio + 1;	/* +1 holds the job open while submitting */
 	for (unsigned i = 0; i < j->nio; i++) {
 		struct swe_io *io = &j->io[i];
@@ -139,15 +144,19 @@ static void wake(struct sw_iothread *t)
 
 void sw_iothread_submit(struct sw_iothread *t, struct sw_job *job)
 {
+	bool was_empty;
+
 	job->next = NULL;
 	pthread_mutex_lock(&t->lock);
+	was_empty = !t->head;
 	if (t->tail)
 		t->tail->next = job;
 	else
 		t->head = job;
 	t->tail = job;
 	pthread_mutex_unlock(&t->lock);
-	wake(t);
+	if (was_empty)	/* otherwise a wake-up is pending: the thread takes the whole list */
+		wake(t);
 }
 
 void sw_iothread_stop(struct sw_iothread *t)

@@ -18,6 +18,8 @@ typedef void (*sw_job_done)(struct sw_job *job, int error);
 struct sw_job {
 	struct sw_job *next;
 	sw_job_done done;
+	/* instead of I/O: run on the thread with its ring (then done) */
+	void (*run)(struct sw_job *job, struct swe_ring *ring);
 	void *priv;
 	unsigned nio, pending;
 	int error;

@@ -31,7 +31,7 @@ struct cli {
 	unsigned qd, io_threads;
 	double commit_interval;
 	double attr_timeout;
-	int read_only, no_client;
+	int read_only, no_client, client_fixed;
 	int show_help, show_version;
 };
 
@@ -46,6 +46,7 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("attr_timeout=%lf", attr_timeout),
 	CLI_OPT("read_ahead=%s", read_ahead),
 	CLI_OPT("no_client", no_client),
+	CLI_OPT("client_fixed", client_fixed),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
@@ -99,6 +100,7 @@ static void usage(void)
 "  -o read_ahead=SIZE     kernel read-ahead window of the mount (default 4M)\n"
 "  -o ro                  mount read-only (nothing is written to the members)\n"
 "  -o no_client           no client path: libswapfs and swapfs.aio cannot connect\n"
+"  -o client_fixed        register client buffers with io_uring as fixed buffers\n"
 "  -o allow_other         let other users access the mount (off by default)\n"
 "  -o default_permissions kernel permission checks (always on)\n"
 "  -f                     stay in the foreground\n"
@@ -401,6 +403,7 @@ int main(int argc, char **argv)
 	fs.queue_depth = cli.qd;
 	fs.commit_interval = cli.commit_interval;
 	fs.attr_timeout = cli.attr_timeout;
+	fs.client_fixed = cli.client_fixed;
 	log_fs = &fs;
 	if (open_fs(&fs, cli.devices, fs.read_only, staging))
 		goto out_opts;

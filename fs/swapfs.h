@@ -46,6 +46,7 @@ struct swapfs {
 	pthread_cond_t io_cond;	/* with meta.lock: an inode's inflight dropped, staging freed */
 	uint32_t inflight_total;	/* write jobs in flight (meta.lock) */
 	struct sw_csrv *csrv;	/* client path; NULL if not running */
+	bool client_fixed;	/* client buffers become fixed buffers of the I/O rings */
 	/* counters */
 	_Atomic uint64_t io_errors;
 };

@@ -133,4 +133,9 @@ PY
 	umount_fs
 done
 "$builddir/tools/swapfsck" -n "$DEVS" >"$T/fsck.log" 2>&1 || { cat "$T/fsck.log"; fail "swapfsck not clean"; }
+
+echo "== buffers registered with the I/O threads' rings (-o client_fixed)"
+mount_fs -o client_fixed
+timeout 300 "$builddir/tests/client_io" "$MNT" write read unaligned errors || fail "client_io with fixed buffers"
+umount_fs
 echo "PASS"
