@@ -12,11 +12,12 @@
  * there and not on the connection thread because the kernel may wait on a
  * page whose FUSE read waits for that thread's I/O.
  *
- * The application names files by descriptors it opened on this mount
- * (SCM_RIGHTS): the kernel already checked its permissions, and the
- * descriptor's access mode limits what it may do.  The daemon keeps the
- * inode open (nopen) while registered and never holds a descriptor on its
- * own mount.  Buffers are memfds sealed against shrinking, so a client can
+ * The application names files by descriptors it opened on this mount: the
+ * kernel already checked its permissions, and the descriptor's access mode
+ * limits what it may do.  The daemon looks at the descriptor through
+ * /proc/PID/fdinfo of the sender (SCM_CREDENTIALS, pinned by SCM_PIDFD)
+ * rather than receiving it, so it never holds a descriptor of its own
+ * mount, and keeps the inode open (nopen) while registered.  Buffers are memfds sealed against shrinking, so a client can
  * never make the daemon fault on its memory.  Only a connection's own
  * thread writes to its socket, never blocking; a client that stops reading
  * its completions for SEND_TIMEOUT_S is disconnected.
@@ -278,16 +279,52 @@ static struct cfile *get_file(struct conn *c, uint32_t id)
 	return id < c->nfiles && c->files[id].used ? &c->files[id] : NULL;
 }
 
-static int file_add(struct conn *c, int fd, uint64_t *id, int64_t *size)
+/*
+ * The sender's descriptor fdnum, seen through /proc: its open flags (what
+ * the kernel granted at open) and the file it names.  The daemon never
+ * holds a descriptor of its own mount: closing one sends it a FLUSH, and
+ * a daemon killed while waiting for that answer could never exit.  pidfd
+ * (SCM_PIDFD) pins the sender: if it is still alive after the reads, its
+ * pid was not reused meanwhile.
+ */
+static int peek_fd(pid_t pid, int pidfd, uint32_t fdnum, int *flags, struct stat *st)
+{
+	char path[64], line[128];
+	FILE *f;
+	int fl = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%u", (int)pid, fdnum);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -EBADF : -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "flags: %o", (unsigned *)&fl) == 1)
+			break;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%u", (int)pid, fdnum);
+	if (fl < 0 || stat(path, st))
+		return fl < 0 ? -EBADF : -errno;
+	if (pidfd >= 0) {
+		struct pollfd p = { pidfd, POLLIN, 0 };
+
+		if (poll(&p, 1, 0) != 0)
+			return -ESRCH;	/* the sender is gone: the pid may name another process */
+	}
+	*flags = fl;
+	return 0;
+}
+
+static int file_add(struct conn *c, pid_t pid, int pidfd, uint32_t fdnum, uint64_t *id,
+		    int64_t *size)
 {
 	struct swapfs *fs = c->srv->fs;
 	struct sw_inode *ino;
 	struct stat st;
-	int fl = fcntl(fd, F_GETFL);
+	int fl = 0, err = pid > 0 ? peek_fd(pid, pidfd, fdnum, &fl, &st) : -EPERM;
 	unsigned i;
 
-	if (fl < 0 || fstat(fd, &st))
-		return -errno;
+	if (err)
+		return err;
 	if ((fl & O_PATH) || (fl & O_ACCMODE) == 3)
 		return -EBADF;
 	if (st.st_dev != c->srv->dev)
@@ -493,14 +530,14 @@ static void answer(struct conn *c, uint64_t tag, int64_t result, uint64_t value)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void handle(struct conn *c, const struct swc_req *r, int fd)
+static void handle(struct conn *c, const struct swc_req *r, int fd, pid_t pid, int pidfd)
 {
 	struct swapfs *fs = c->srv->fs;
 	uint64_t value = 0;
 	int64_t result = 0;
 	unsigned inflight;
 
-	if ((r->op == SWC_BUF_ADD || r->op == SWC_FILE_ADD) != (fd >= 0)) {
+	if ((r->op == SWC_BUF_ADD) != (fd >= 0)) {
 		result = -EINVAL;	/* a descriptor where none belongs, or none */
 	} else {
 		switch (r->op) {
@@ -517,7 +554,7 @@ static void handle(struct conn *c, const struct swc_req *r, int fd)
 		case SWC_FILE_ADD: {
 			int64_t size = 0;
 
-			result = file_add(c, fd, &value, &size);
+			result = file_add(c, pid, pidfd, r->file, &value, &size);
 			if (!result)
 				result = size;
 			break;
@@ -552,23 +589,42 @@ static void handle(struct conn *c, const struct swc_req *r, int fd)
 }
 
 /* One message: a batch of requests, perhaps with one descriptor. */
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76		/* Linux 6.5 */
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+
+/* One message: a batch of requests, perhaps with one descriptor (a buffer). */
 static int receive(struct conn *c)
 {
 	struct swc_req req[SWC_MAX_BATCH];
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int) * 4)]; } cm;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(int)) +
+		       CMSG_SPACE(sizeof(struct ucred))];
+	} cm;
 	struct iovec iov = { req, sizeof(req) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
 	ssize_t n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC);
-	int fd = -1;
+	struct ucred sender = { 0, 0, 0 };
+	int fd = -1, pidfd = -1;
 	size_t count;
 
 	if (n < 0)
 		return errno == EINTR ? 1 : -errno;
 	if (n == 0)
 		return -ECONNRESET;
-	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
-		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET)
+			continue;
+		if (h->cmsg_type == SCM_CREDENTIALS && h->cmsg_len >= CMSG_LEN(sizeof(sender))) {
+			memcpy(&sender, CMSG_DATA(h), sizeof(sender));
+		} else if (h->cmsg_type == SCM_PIDFD && h->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			memcpy(&pidfd, CMSG_DATA(h), sizeof(int));
+		} else if (h->cmsg_type == SCM_RIGHTS) {
 			size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 			for (size_t i = 0; i < nfd; i++) {
@@ -581,17 +637,22 @@ static int receive(struct conn *c)
 					close(x);
 			}
 		}
+	}
 	count = (size_t)n / sizeof(req[0]);
 	if ((size_t)n % sizeof(req[0]) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    (fd >= 0 && count != 1)) {
 		if (fd >= 0)
 			close(fd);
+		if (pidfd >= 0)
+			close(pidfd);
 		sw_log(c->srv->fs, "client pid %d: malformed message: disconnecting",
 		       (int)c->cred.pid);
 		return -EPROTO;
 	}
 	for (size_t i = 0; i < count; i++)
-		handle(c, &req[i], i == 0 ? fd : -1);
+		handle(c, &req[i], i == 0 ? fd : -1, sender.pid, pidfd);
+	if (pidfd >= 0)
+		close(pidfd);
 	return 1;
 }
 
@@ -682,7 +743,7 @@ static void *listener(void *arg)
 	for (;;) {
 		struct conn *c;
 		socklen_t cl = sizeof(struct ucred);
-		int fd;
+		int fd, one = 1;
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -711,6 +772,9 @@ static void *listener(void *arg)
 			continue;
 		}
 		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &cl);
+		/* every message says who sent it: FILE_ADD reads its descriptor through /proc */
+		setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one));	/* 6.5+: pid pinned */
 		pthread_mutex_init(&c->lock, NULL);
 		pthread_cond_init(&c->cond, NULL);
 		if (pthread_create(&c->tid, NULL, conn_main, c)) {

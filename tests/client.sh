@@ -90,11 +90,8 @@ except OSError as e:
 PY
 CLIENT=$!
 sleep 2
-kill -9 "$DAEMON_PID"
-wait "$DAEMON_PID" 2>/dev/null
-DAEMON_PID=
+crash_fs
 wait $CLIENT || fail "client after the daemon died"
-umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"
 
 echo "== crash after client writes and fsync"
 for round in 1 2 3; do
@@ -114,10 +111,7 @@ buf[:] = 1
 h.async_pwrite(buf, f"{mnt}/crash.{r}.inflight")
 print("written")
 PY
-	kill -9 "$DAEMON_PID"
-	wait "$DAEMON_PID" 2>/dev/null
-	DAEMON_PID=
-	umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT"
+	crash_fs
 	"$builddir/tools/swapfsck" -p "$DEVS" >"$T/fsck.log" 2>&1
 	[ $? -le 1 ] || { cat "$T/fsck.log"; fail "swapfsck after crash $round"; }
 	mount_fs

@@ -81,8 +81,29 @@ umount_fs() {
 
 # crash_fs: kill -9 the daemon and detach the dead mount
 crash_fs() {
+	stuck=
 	kill -9 "$DAEMON_PID" 2>/dev/null
+	# all its threads must go; one waiting on its own mount never would
+	for _ in $(seq 100); do
+		threads=$(awk '/^Threads:/ {print $2}' "/proc/$DAEMON_PID/status" 2>/dev/null)
+		[ -z "$threads" ] || [ "$threads" -le 1 ] && break
+		sleep 0.1
+	done
+	if [ -n "$threads" ] && [ "$threads" -gt 1 ]; then
+		stuck=1
+		abort_fuse "$MNT"	# let it go, then fail
+	fi
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_PID=
 	umount -l "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null
+	[ -z "$stuck" ] || fail "the daemon could not exit after kill -9 (a thread waits on its own mount)"
+}
+
+# abort_fuse MNT: end the FUSE connection of MNT (fusectl), as an operator would
+abort_fuse() {
+	grep -q " /sys/fs/fuse/connections " /proc/mounts ||
+		mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null
+	dev=$(awk -v m="$1" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
+	[ -n "$dev" ] && echo 1 > "/sys/fs/fuse/connections/${dev#*:}/abort" 2>/dev/null
+	return 0
 }

@@ -346,13 +346,13 @@ int swapfs_buf_free(struct swapfs_client *c, void *addr)
 
 int swapfs_file_register(struct swapfs_client *c, int fd, uint64_t *size)
 {
-	struct swc_req r = { .op = SWC_FILE_ADD };
+	struct swc_req r = { .op = SWC_FILE_ADD, .file = (uint32_t)fd };
 	uint64_t id;
 	int64_t res;
 
 	if (fd < 0)
 		return -EBADF;
-	res = control(c, &r, fd, &id);
+	res = control(c, &r, -1, &id);	/* the daemon reads the descriptor through /proc */
 	if (res < 0)
 		return (int)res;
 	if (size)

@@ -5,8 +5,8 @@
  * Transport: a SOCK_SEQPACKET Unix socket in the abstract namespace; its
  * name is the value of the virtual extended attribute "swapfs.client" on
  * any file of the mount.  Every message from the application is an array
- * of 1..SWC_MAX_BATCH struct swc_req; SWC_BUF_ADD and SWC_FILE_ADD travel
- * alone, with one descriptor as SCM_RIGHTS.  Every request is answered by
+ * of 1..SWC_MAX_BATCH struct swc_req; SWC_BUF_ADD travels alone, with its
+ * memfd as SCM_RIGHTS.  Every request is answered by
  * exactly one struct swc_cqe carrying its tag; the daemon batches them.
  *
  * Data never crosses the socket: buffers are memfds sealed against
@@ -14,7 +14,10 @@
  * bytes between them and the members with O_DIRECT.  Files are named by
  * descriptors the application opened on the mount, so the kernel has
  * checked permissions; the descriptor's access mode decides what the
- * file may be used for.
+ * file may be used for.  The daemon reads the descriptor through
+ * /proc/PID/fdinfo of the sender (the kernel names the sender with
+ * SCM_CREDENTIALS and pins it with SCM_PIDFD): no descriptor of the mount
+ * ever enters the daemon, whose close() of one would wait on itself.
  */
 #ifndef SWAPFS_CLIENT_PROTO_H
 #define SWAPFS_CLIENT_PROTO_H
@@ -31,7 +34,7 @@ enum swc_op {
 	SWC_HELLO = 1,		/* len: client version; value: daemon version */
 	SWC_BUF_ADD,		/* fd: memfd; len: bytes to map; value: buffer id */
 	SWC_BUF_DEL,		/* buf */
-	SWC_FILE_ADD,		/* fd: file on the mount; value: file id; result: size */
+	SWC_FILE_ADD,		/* file: the sender's descriptor number; value: file id; result: size */
 	SWC_FILE_DEL,		/* file: waits for its I/O */
 	SWC_READ,		/* file, buf, buf_off, off, len; result: bytes */
 	SWC_WRITE,		/* file, buf, buf_off, off, len; result: bytes */
