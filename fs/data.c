@@ -384,8 +384,7 @@ static int ra_read(struct swapfs *fs, struct sw_inode *ino, uint64_t off, uint64
 	return err == 1 ? 0 : err < 0 ? err : 1;
 }
 
-/* Staged or in-flight writes of ino (inode lock held; counts change under the meta lock). */
-static bool writes_pending(struct swapfs *fs, const struct sw_inode *ino)
+bool sw_writes_pending(struct swapfs *fs, const struct sw_inode *ino)
 {
 	bool pending;
 
@@ -415,7 +414,7 @@ void sw_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 		return;
 	}
 	pthread_rwlock_rdlock(&ino->rw);
-	while (writes_pending(fs, ino)) {	/* the bytes being written first */
+	while (sw_writes_pending(fs, ino)) {	/* the bytes being written first */
 		pthread_rwlock_unlock(&ino->rw);
 		pthread_rwlock_wrlock(&ino->rw);
 		sw_settle(fs, t, ino);
@@ -519,7 +518,17 @@ void sw_undo_allocation(struct swapfs *fs, struct new_run *runs, size_t n)
 			sw_alloc_free(&fs->meta.alloc, runs[i].voff / au, runs[i].len / au);
 }
 
-static bool in_new_run(const struct new_run *runs, size_t n, uint64_t foff)
+void sw_unmap_runs(struct swapfs *fs, struct sw_inode *ino, const struct new_run *runs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (runs[i].convert)
+			sw_ext_map(&fs->meta, ino, runs[i].foff, runs[i].voff, runs[i].len,
+				   SWF_EXT_UNWRITTEN);
+		else
+			sw_ext_unmap(&fs->meta, ino, runs[i].foff, runs[i].len);
+}
+
+bool sw_in_new_run(const struct new_run *runs, size_t n, uint64_t foff)
 {
 	for (size_t i = 0; i < n; i++)
 		if (foff >= runs[i].foff && foff < runs[i].foff + runs[i].len)
@@ -534,7 +543,7 @@ static bool block_written(const struct sw_inode *ino, const struct new_run *runs
 	size_t i = sw_ext_find(ino, foff);
 
 	return i < ino->next && ino->ext[i].foff <= foff &&
-	       !(ino->ext[i].flags & SWF_EXT_UNWRITTEN) && !in_new_run(runs, n, foff);
+	       !(ino->ext[i].flags & SWF_EXT_UNWRITTEN) && !sw_in_new_run(runs, n, foff);
 }
 
 /* One device write of a span: volume range and where its bytes are in the buffer. */
@@ -585,7 +594,7 @@ static int prepare_span(struct batch *b, struct sw_inode *ino, const struct new_
 		uint64_t xs = x->foff > s ? x->foff : s;
 		uint64_t xe = x->foff + x->len < e ? x->foff + x->len : e;
 
-		if ((x->flags & SWF_EXT_UNWRITTEN) || in_new_run(runs, nruns, xs))
+		if ((x->flags & SWF_EXT_UNWRITTEN) || sw_in_new_run(runs, nruns, xs))
 			continue;
 		pc[n++] = (struct piece){ x->voff + (xs - x->foff), xe - xs, buf + (xs - as) };
 	}
@@ -710,12 +719,7 @@ static void wb_done(struct sw_job *job, int error)
 		sw_log(fs, "write-behind of inode %llu failed: %s",
 		       (unsigned long long)w->ino->a.ino, swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
 		/* fresh space must never show what the failed write left there */
-		for (size_t i = 0; i < w->nruns; i++)
-			if (w->runs[i].convert)
-				sw_ext_map(m, w->ino, w->runs[i].foff, w->runs[i].voff,
-					   w->runs[i].len, SWF_EXT_UNWRITTEN);
-			else
-				sw_ext_unmap(m, w->ino, w->runs[i].foff, w->runs[i].len);
+		sw_unmap_runs(fs, w->ino, w->runs, w->nruns);
 	}
 	w->ino->inflight--;
 	fs->inflight_total--;

@@ -34,6 +34,14 @@ struct new_run { uint64_t foff, voff, len; bool convert; };
 int sw_plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
 		       uint64_t ae, struct new_run **runs, size_t *nruns);
 void sw_undo_allocation(struct swapfs *fs, struct new_run *runs, size_t n);
+/*
+ * Runs mapped before their data was written, put back after the write
+ * failed (meta lock held): converted ones unwritten again, fresh ones
+ * unmapped, so no file shows what the failed write left there.
+ */
+void sw_unmap_runs(struct swapfs *fs, struct sw_inode *ino, const struct new_run *runs, size_t n);
+/* Does file offset foff fall in one of the runs? */
+bool sw_in_new_run(const struct new_run *runs, size_t n, uint64_t foff);
 
 /* Before reading or reshaping a file: nothing staged, nothing in flight. */
 int sw_settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino);

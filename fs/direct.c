@@ -87,14 +87,6 @@ static uint64_t voff_of(const struct sw_inode *ino, uint64_t foff)
 	return x->voff + (foff - x->foff);
 }
 
-static bool in_runs(const struct sw_dio *d, uint64_t foff)
-{
-	for (size_t i = 0; i < d->nruns; i++)
-		if (foff >= d->runs[i].foff && foff < d->runs[i].foff + d->runs[i].len)
-			return true;
-	return false;
-}
-
 /* Zero the file range [s, e) of fresh space (inside one AU). */
 static int add_zeros(struct sw_dio *d, unsigned *cap, uint64_t s, uint64_t e)
 {
@@ -122,13 +114,7 @@ static void finish(struct sw_dio *d)
 		ino->client_reads--;
 	} else {
 		if (error) {
-			/* fresh space must never show what the failed write left there */
-			for (size_t i = 0; i < d->nruns; i++)
-				if (d->runs[i].convert)
-					sw_ext_map(m, ino, d->runs[i].foff, d->runs[i].voff,
-						   d->runs[i].len, SWF_EXT_UNWRITTEN);
-				else
-					sw_ext_unmap(m, ino, d->runs[i].foff, d->runs[i].len);
+			sw_unmap_runs(fs, ino, d->runs, d->nruns);
 		} else {
 			if (d->off + d->len > ino->a.size)
 				ino->a.size = d->off + d->len;
@@ -216,19 +202,14 @@ static int write_direct(struct swapfs *fs, struct sw_dio *d)
 	for (size_t i = 0; i < d->nruns && !err; i++)
 		err = sw_ext_map(m, ino, d->runs[i].foff, d->runs[i].voff, d->runs[i].len, 0);
 	if (err) {
-		for (size_t i = 0; i < d->nruns; i++)	/* back as they were */
-			if (d->runs[i].convert)
-				sw_ext_map(m, ino, d->runs[i].foff, d->runs[i].voff,
-					   d->runs[i].len, SWF_EXT_UNWRITTEN);
-			else
-				sw_ext_unmap(m, ino, d->runs[i].foff, d->runs[i].len);
+		sw_unmap_runs(fs, ino, d->runs, d->nruns);	/* back as they were */
 		pthread_mutex_unlock(&m->lock);
 		return err;
 	}
 	ino->inflight++;
 	ino->client_inflight++;
 	/* the table is read under the lock: a failing write may unmap concurrently */
-	if (d->off > as && in_runs(d, as))
+	if (d->off > as && sw_in_new_run(d->runs, d->nruns, as))
 		err = add_zeros(d, &cap, as, d->off);
 	for (uint64_t at = d->off; at < end && !err;) {
 		const struct sw_ext *x = &ino->ext[sw_ext_find(ino, at)];
@@ -238,7 +219,7 @@ static int write_direct(struct swapfs *fs, struct sw_dio *d)
 				d->buf + (at - d->off));
 		at = xe;
 	}
-	if (!err && end < ae && in_runs(d, end))
+	if (!err && end < ae && sw_in_new_run(d->runs, d->nruns, end))
 		err = add_zeros(d, &cap, end, ae);
 	pthread_mutex_unlock(&m->lock);
 	d->n = d->len;

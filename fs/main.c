@@ -321,20 +321,14 @@ static void drain_all(struct swapfs *fs)
 	struct sw_meta *m = &fs->meta;
 
 	for (size_t s = 0; s < m->hsize; s++)
-		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext) {
-			bool busy;
-
-			pthread_mutex_lock(&m->lock);	/* I/O threads still complete jobs */
-			busy = i->wb || i->inflight;
-			pthread_mutex_unlock(&m->lock);
-			if (busy) {
+		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext)
+			if (sw_writes_pending(fs, i)) {	/* I/O threads still complete jobs */
 				pthread_rwlock_wrlock(&i->rw);
 				if (sw_wb_sync(fs, i))
 					sw_log(fs, "inode %llu: staged data lost at unmount",
 					       (unsigned long long)i->a.ino);
 				pthread_rwlock_unlock(&i->rw);
 			}
-		}
 }
 
 static char *escape_commas(const char *s)

@@ -95,6 +95,8 @@ void sw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
  * first asynchronous write error.
  */
 int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino);
+/* Staged or in-flight writes of ino (their counts change under the meta lock, taken here). */
+bool sw_writes_pending(struct swapfs *fs, const struct sw_inode *ino);
 /* Drop ino's read-ahead window (last close, or the inode is changing). */
 void sw_ra_release(struct swapfs *fs, struct sw_inode *ino);
 /* Change the size of ino (inode write lock held, meta lock not held). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client/libswapfs.h"
+#include "testutil.h"
 
 static const char *mnt;
 static int failures;
@@ -35,12 +36,6 @@ static char *path(const char *name)
 
 	snprintf(p, sizeof(p), "%s/%s", mnt, name);
 	return p;
-}
-
-static void fill(char *b, size_t n, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		b[i] = (char)((i * 2654435761u + seed) >> 13);
 }
 
 /* Run n requests and wait for all; returns the first error or 0. */
@@ -97,7 +92,7 @@ static void write_then_posix_read(void)
 	CHECK(!swapfs_buf_alloc(c, n, (void **)&buf), "buf_alloc");
 	file = swapfs_file_register(c, fd, NULL);
 	CHECK(file >= 0, "register: %s", strerror(-file));
-	fill(buf, n, 1);
+	tu_fill(buf, n, 0, 1);
 	for (unsigned i = 0; i < 8; i++)
 		io[i] = (struct swapfs_io){ SWAPFS_WRITE, file, buf + (i << 20), 1u << 20,
 					    (uint64_t)i << 20, i };
@@ -127,7 +122,7 @@ static void posix_write_then_read(void)
 	struct swapfs_cqe cqe;
 
 	CHECK(fd >= 0 && src, "open");
-	fill(src, n, 2);
+	tu_fill(src, n, 0, 2);
 	CHECK(pwrite(fd, src, n, 0) == (ssize_t)n, "pwrite");
 	CHECK(ftruncate(fd, 8 << 20) == 0, "ftruncate");	/* a hole after the data */
 	CHECK(!swapfs_buf_alloc(c, 16u << 20, (void **)&buf), "buf_alloc");
@@ -159,8 +154,8 @@ static void unaligned_and_private_buffers(void)
 	int64_t r;
 
 	CHECK(fd >= 0 && a && b && back, "open");
-	fill(a, 20000, 3);
-	fill(b, 20000, 4);
+	tu_fill(a, 20000, 0, 3);
+	tu_fill(b, 20000, 0, 4);
 	file = swapfs_file_register(c, fd, NULL);
 	CHECK(file >= 0, "register");
 	io[0] = (struct swapfs_io){ SWAPFS_WRITE, file, a + 1, 12345, 1000, 0 };
