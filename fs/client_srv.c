@@ -588,7 +588,6 @@ static void handle(struct conn *c, const struct swc_req *r, int fd, pid_t pid, i
 	answer(c, r->tag, result, value);
 }
 
-/* One message: a batch of requests, perhaps with one descriptor. */
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD 76		/* Linux 6.5 */
 #endif
