@@ -101,9 +101,12 @@ crash_fs() {
 
 # abort_fuse MNT: end the FUSE connection of MNT (fusectl), as an operator would
 abort_fuse() {
-	grep -q " /sys/fs/fuse/connections " /proc/mounts ||
-		mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null
+	mounted_ctl=
+	if ! grep -q " /sys/fs/fuse/connections " /proc/mounts; then
+		mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null && mounted_ctl=1
+	fi
 	dev=$(awk -v m="$1" '$5 == m { d = $3 } END { print d }' /proc/self/mountinfo)
 	[ -n "$dev" ] && echo 1 > "/sys/fs/fuse/connections/${dev#*:}/abort" 2>/dev/null
+	[ -z "$mounted_ctl" ] || umount /sys/fs/fuse/connections	# leave no mount of ours behind
 	return 0
 }
