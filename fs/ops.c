@@ -95,14 +95,27 @@ static int check_name(const char *name)
 	return n > SW_NAME_MAX ? ENAMETOOLONG : 0;
 }
 
-/* Free an inode nobody can reach any more (no links, lookups or opens). */
+/*
+ * Free an inode nobody can reach any more (no links, lookups or opens).
+ * Its data goes as soon as no name and no open file is left: the kernel
+ * may keep its reference (and send FORGET) later, but nothing can read
+ * the bytes, and a full volume needs the space for the very next write.
+ */
 static void maybe_free(struct swapfs *fs, struct sw_inode *ino)
 {
 	struct swf_rec r = { .type = SWF_R_INODE_FREE };
 
-	if (ino->a.nlink || ino->nlookup || ino->nopen || ino->inflight || ino->client_reads || ino->wb || ino->ra ||
+	if (ino->a.nlink || ino->nopen || ino->inflight || ino->client_reads || ino->wb || ino->ra ||
 	    ino->a.ino == SW_ROOT_INO || fs->read_only)
 		return;
+	if (ino->nlookup) {
+		struct swf_rec u = { .type = SWF_R_UNMAP,
+				     .u.extent = { .ino = ino->a.ino, .len = UINT64_MAX } };
+
+		if (!ino->dir && ino->next && sw_meta_emit(&fs->meta, &u))
+			sw_log(fs, "cannot free the data of inode %llu", (unsigned long long)ino->a.ino);
+		return;
+	}
 	r.u.free.ino = ino->a.ino;
 	if (sw_meta_emit(&fs->meta, &r))
 		sw_log(fs, "cannot free inode %llu", (unsigned long long)r.u.free.ino);
