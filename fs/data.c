@@ -506,6 +506,18 @@ int sw_plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
 		}
 		(*runs)[(*nruns)++] = r;
 	}
+	/*
+	 * Each run adds two extents to the table at most (a conversion
+	 * splits an unwritten one): a checkpoint of the table must still
+	 * fit, or the write is ENOSPC as for a full volume.
+	 */
+	if (*nruns && sw_meta_room_reserved(m, 2 * *nruns * sw_meta_cost_extent())) {
+		sw_undo_allocation(fs, *runs, *nruns);
+		free(*runs);
+		*runs = NULL;
+		*nruns = 0;
+		return -ENOSPC;
+	}
 	return 0;
 }
 
@@ -1019,6 +1031,10 @@ static int unmap(struct swapfs *fs, struct sw_inode *ino, uint64_t from, uint64_
 
 	if (!len || i == ino->next || ino->ext[i].foff >= from + len)
 		return 0;
+	/* a hole punched inside one extent splits it: one more record */
+	if (ino->ext[i].foff < from && ino->ext[i].foff + ino->ext[i].len > from + len &&
+	    sw_meta_room_reserved(&fs->meta, sw_meta_cost_extent()))
+		return -ENOSPC;
 	return sw_meta_emit(&fs->meta, &r);
 }
 

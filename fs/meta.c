@@ -69,6 +69,35 @@ static int htab_grow(struct sw_meta *m)
 	return 0;
 }
 
+/* ---- what the table costs in a checkpoint --------------------------------- */
+
+/*
+ * m->tbl_bytes is the size the checkpoint body of the table would have:
+ * every record ckpt_serialize writes, counted as the table changes (an
+ * upper bound: it also counts what a checkpoint leaves out, such as an
+ * unreachable directory's entries or extents still being written).
+ */
+static uint64_t rec_bytes(size_t payload)
+{
+	return (SWF_REC_HDR + payload + 7) & ~(uint64_t)7;
+}
+
+#define INODE_BYTES rec_bytes(80)
+#define EXTENT_BYTES rec_bytes(36)
+#define DIRENT_BYTES(len) rec_bytes(18 + (len))
+#define XATTR_BYTES(nlen, vlen) rec_bytes(14 + (size_t)(nlen) + (vlen))
+#define SYMLINK_BYTES(len) rec_bytes(12 + (len))
+
+static void tbl_add(struct sw_meta *m, uint64_t bytes)
+{
+	m->tbl_bytes += bytes;
+}
+
+static void tbl_sub(struct sw_meta *m, uint64_t bytes)
+{
+	m->tbl_bytes = m->tbl_bytes > bytes ? m->tbl_bytes - bytes : 0;
+}
+
 /* ---- directories ------------------------------------------------------ */
 
 static uint64_t name_hash(const char *s)
@@ -131,7 +160,7 @@ struct sw_dent *sw_dir_lookup(struct sw_inode *dir, const char *name)
 	return NULL;
 }
 
-static int dir_add(struct sw_inode *dir, const char *name, size_t len,
+static int dir_add(struct sw_meta *m, struct sw_inode *dir, const char *name, size_t len,
 		   uint64_t ino)
 {
 	struct sw_dir *d = dir->dir;
@@ -162,13 +191,15 @@ static int dir_add(struct sw_inode *dir, const char *name, size_t len,
 	d->slots[s] = (uint32_t)d->n + 1;
 	d->n++;
 	d->live++;
+	tbl_add(m, DIRENT_BYTES(len));
 	return 0;
 }
 
-static void dir_del(struct sw_inode *dir, struct sw_dent *e)
+static void dir_del(struct sw_meta *m, struct sw_inode *dir, struct sw_dent *e)
 {
 	e->ino = 0;
 	dir->dir->live--;
+	tbl_sub(m, DIRENT_BYTES(strlen(e->name)));
 }
 
 /* ---- extents ---------------------------------------------------------- */
@@ -330,12 +361,29 @@ static int ext_insert(struct sw_meta *m, struct sw_inode *ino,
 	return 0;
 }
 
+/* The table's checkpoint size follows the extent count of ino. */
+static void ext_account(struct sw_meta *m, const struct sw_inode *ino, size_t before)
+{
+	if (ino->next > before)
+		tbl_add(m, (ino->next - before) * EXTENT_BYTES);
+	else
+		tbl_sub(m, (before - ino->next) * EXTENT_BYTES);
+}
+
+/* Whether the table can grow by bytes and a checkpoint of it still fit its slot. */
+static bool tbl_fits(const struct sw_meta *m, uint64_t bytes)
+{
+	return m->tbl_bytes + bytes <= m->sb.ckpt_size - SWF_BLOCK;
+}
+
 int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
 	       uint64_t voff, uint64_t len, uint32_t flags)
 {
 	struct sw_ext x = { foff, voff, len, flags, false };
+	size_t before = ino->next;
 	int err = ext_insert(m, ino, &x);
 
+	ext_account(m, ino, before);
 	if (!err)
 		sw_meta_dirty(m, ino);
 	return err;
@@ -343,8 +391,10 @@ int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
 
 int sw_ext_unmap(struct sw_meta *m, struct sw_inode *ino, uint64_t foff, uint64_t len)
 {
+	size_t before = ino->next;
 	int err = ext_unmap(m, ino, foff, len, NULL);
 
+	ext_account(m, ino, before);
 	if (!err)
 		sw_meta_dirty(m, ino);
 	return err;
@@ -433,15 +483,22 @@ static void inode_destroy(struct sw_meta *m, struct sw_inode *ino)
 			break;
 		}
 	dirty_unlink(m, ino);
+	tbl_sub(m, INODE_BYTES + ino->next * EXTENT_BYTES);
+	if (ino->symlink)
+		tbl_sub(m, SYMLINK_BYTES(strlen(ino->symlink)));
 	for (size_t i = 0; i < ino->next; i++)
 		release_range(m, ino->ext[i].voff, ino->ext[i].len);
 	for (size_t i = 0; i < ino->nxa; i++) {
+		tbl_sub(m, XATTR_BYTES(strlen(ino->xa[i].name), ino->xa[i].len));
 		free(ino->xa[i].name);
 		free(ino->xa[i].value);
 	}
 	if (ino->dir) {
-		for (size_t i = 0; i < ino->dir->n; i++)
+		for (size_t i = 0; i < ino->dir->n; i++) {
+			if (ino->dir->e[i].ino)
+				tbl_sub(m, DIRENT_BYTES(strlen(ino->dir->e[i].name)));
 			free(ino->dir->e[i].name);
+		}
 		free(ino->dir->e);
 		free(ino->dir->slots);
 		free(ino->dir);
@@ -478,6 +535,7 @@ static int apply_inode(struct sw_meta *m, const struct swf_inode_rec *r)
 		ino->hnext = m->htab[hslot(m, r->ino)];
 		m->htab[hslot(m, r->ino)] = ino;
 		m->count++;
+		tbl_add(m, INODE_BYTES);
 		if (r->ino >= m->next_ino)
 			m->next_ino = r->ino + 1;
 	} else if (!!S_ISDIR(r->mode) != !!ino->dir) {
@@ -507,7 +565,10 @@ static int apply(struct sw_meta *m, const struct swf_rec *r)
 {
 	struct sw_inode *ino, *child;
 	struct sw_dent *e;
+	struct sw_xattr *xa;
 	char name[256];
+	size_t before;
+	int err;
 
 	switch (r->type) {
 	case SWF_R_PAD:
@@ -534,7 +595,7 @@ static int apply(struct sw_meta *m, const struct swf_rec *r)
 		if (r->type == SWF_R_DIRENT_DEL) {
 			if (!e)
 				return -EBADMSG;
-			dir_del(ino, e);
+			dir_del(m, ino, e);
 			return 0;
 		}
 		child = sw_inode_get(m, r->u.dirent.ino);
@@ -542,7 +603,7 @@ static int apply(struct sw_meta *m, const struct swf_rec *r)
 			return -EBADMSG;
 		if (child->dir)
 			child->parent = ino->a.ino;
-		return dir_add(ino, name, r->u.dirent.name_len, r->u.dirent.ino);
+		return dir_add(m, ino, name, r->u.dirent.name_len, r->u.dirent.ino);
 	case SWF_R_EXTENT:
 	case SWF_R_UNMAP: {
 		const struct swf_extent_rec *x = &r->u.extent;
@@ -555,9 +616,11 @@ static int apply(struct sw_meta *m, const struct swf_rec *r)
 		      x->vol_offset + x->len > swf_volume_bytes(&m->sb) ||
 		      x->vol_offset + x->len < x->vol_offset)))
 			return -EBADMSG;
-		if (r->type == SWF_R_UNMAP)
-			return ext_unmap(m, ino, x->file_offset, x->len, NULL);
-		return ext_insert(m, ino, &ext);
+		before = ino->next;
+		err = r->type == SWF_R_UNMAP ? ext_unmap(m, ino, x->file_offset, x->len, NULL) :
+					       ext_insert(m, ino, &ext);
+		ext_account(m, ino, before);
+		return err;
 	}
 	case SWF_R_XATTR_SET:
 	case SWF_R_XATTR_DEL:
@@ -565,19 +628,33 @@ static int apply(struct sw_meta *m, const struct swf_rec *r)
 		if (!ino || !r->u.xattr.name_len || r->u.xattr.name_len > 255 ||
 		    memchr(r->u.xattr.name, 0, r->u.xattr.name_len))
 			return -EBADMSG;
+		memcpy(name, r->u.xattr.name, r->u.xattr.name_len);
+		name[r->u.xattr.name_len] = 0;
+		xa = sw_xattr_find(ino, name);
+		before = xa ? XATTR_BYTES(r->u.xattr.name_len, xa->len) : 0;
 		if (r->type == SWF_R_XATTR_DEL) {
 			xattr_del(ino, r->u.xattr.name, r->u.xattr.name_len);
+			tbl_sub(m, before);
 			return 0;
 		}
-		return xattr_set(ino, r->u.xattr.name, r->u.xattr.name_len,
-				 r->u.xattr.value, r->u.xattr.value_len);
+		err = xattr_set(ino, r->u.xattr.name, r->u.xattr.name_len,
+				r->u.xattr.value, r->u.xattr.value_len);
+		if (!err) {
+			tbl_sub(m, before);
+			tbl_add(m, XATTR_BYTES(r->u.xattr.name_len, r->u.xattr.value_len));
+		}
+		return err;
 	case SWF_R_SYMLINK:
 		ino = sw_inode_get(m, r->u.symlink.ino);
 		if (!ino || !S_ISLNK(ino->a.mode) || !r->u.symlink.len ||
 		    r->u.symlink.len >= 4096 || memchr(r->u.symlink.target, 0, r->u.symlink.len))
 			return -EBADMSG;
+		if (ino->symlink)
+			tbl_sub(m, SYMLINK_BYTES(strlen(ino->symlink)));
 		free(ino->symlink);
 		ino->symlink = strndup(r->u.symlink.target, r->u.symlink.len);
+		if (ino->symlink)
+			tbl_add(m, SYMLINK_BYTES(r->u.symlink.len));
 		return ino->symlink ? 0 : -ENOMEM;
 	}
 	return -EBADMSG;
@@ -764,7 +841,7 @@ int sw_meta_commit(struct sw_meta *m, bool durable)
 	}
 	if ((err = log_pad(m)))
 		return err;
-	if (m->head + m->llen > m->sb.log_size)
+	if (m->ckpt_needed || m->head + m->llen > m->sb.log_size)
 		return sw_meta_checkpoint(m);
 	if (durable && (err = swe_volume_flush(m->vol)))
 		return err;
@@ -850,10 +927,19 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 {
 	struct sw_inode **queue = malloc((m->count + 1) * sizeof(*queue));
 	size_t qh = 0, qt = 0;
+	uint32_t mark;
 	int err = 0;
 
 	if (!queue)
 		return -ENOMEM;
+	/*
+	 * A mark of this attempt, not of the generation: an attempt that
+	 * fails (ENOSPC, an I/O error) is retried with the same generation,
+	 * and must write every directory again.
+	 */
+	mark = ++m->ckpt_serial;
+	if (!mark)
+		mark = ++m->ckpt_serial;	/* 0 is what a new inode holds */
 	for (size_t s = 0; s < m->hsize && !err; s++)
 		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext)
 			if (!i->dir)
@@ -871,8 +957,8 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 
 			if (!e->ino || !(c = sw_inode_get(m, e->ino)))
 				continue;	/* a dangling entry (only swapfsck sees one) */
-			if (c->dir && c->ckpt_mark != m->gen + 1 && qt <= m->count) {
-				c->ckpt_mark = m->gen + 1;	/* a directory is written once */
+			if (c->dir && c->ckpt_mark != mark && qt <= m->count) {
+				c->ckpt_mark = mark;	/* a directory is written once */
 				queue[qt++] = c;
 				err = ckpt_inode(b, c);
 			}
@@ -910,6 +996,13 @@ static int ckpt_write(struct swe_volume *vol, const struct swf_super *sb,
 		if (err)
 			return err;
 	}
+	/*
+	 * The new checkpoint is durable before the old generation's log is
+	 * cleared: a crash in between finds one or the other whole.
+	 */
+	for (unsigned d = 0; d < nmirror; d++)
+		if ((err = swe_member_flush(vol, d)))
+			return err;
 	/* the new generation's log starts on a clean block, not on old bytes */
 	memset(b->p, 0, SWF_BLOCK);
 	for (unsigned d = 0; d < nmirror; d++)
@@ -942,14 +1035,23 @@ int sw_meta_checkpoint(struct sw_meta *m)
 	err = swe_volume_flush(m->vol);
 	if (!err)
 		err = ckpt_serialize(m, &b);
-	if (!err)
+	if (!err) {
+		/*
+		 * From here the slot of generation gen + 1 may be on disk, and
+		 * the log's first block cleared: until a checkpoint succeeds,
+		 * no record may go to the log of generation gen (commits
+		 * checkpoint instead).
+		 */
+		m->ckpt_needed = true;
 		err = ckpt_write(m->vol, &m->sb, m->nmirror, &b, m->gen + 1, m->seq,
 				 m->next_ino);
+	}
 	free(b.p);
 	if (err == -ENOSPC)
 		m->meta_full = true;
 	if (err)
 		return err;
+	m->ckpt_needed = false;
 	m->meta_full = false;
 	m->gen++;
 	m->head = 0;
@@ -1283,14 +1385,67 @@ int sw_meta_format(struct swe_volume *vol, const struct swf_super *sb,
 	return err;
 }
 
-int sw_meta_room(const struct sw_meta *m)
+/*
+ * The checkpoint body can hold ckpt_size - 4 KiB.  New inodes, names and
+ * xattrs may use it up to a reserve; what is not checked against that
+ * (new extents of data writes, a rename's longer name) may use the
+ * reserve, up to the slot's capacity, and then gets ENOSPC too.  So a
+ * checkpoint of the table always fits: the log never holds records that
+ * no checkpoint could take.
+ */
+static uint64_t ckpt_capacity(const struct sw_meta *m)
 {
-	return m->meta_full ? -ENOSPC : 0;
+	return m->sb.ckpt_size - SWF_BLOCK;
 }
 
-uint64_t sw_meta_inode_capacity(const struct sw_meta *m)
+static uint64_t ckpt_reserve(const struct sw_meta *m)
 {
-	return m->sb.ckpt_size / 300;
+	uint64_t r = ckpt_capacity(m) / 32;
+
+	return r < (64 << 10) ? 64 << 10 : r;
+}
+
+uint64_t sw_meta_cost_name(size_t name_len)
+{
+	return DIRENT_BYTES(name_len);
+}
+
+uint64_t sw_meta_cost_inode(size_t name_len, size_t link_len)
+{
+	return INODE_BYTES + DIRENT_BYTES(name_len) + (link_len ? SYMLINK_BYTES(link_len) : 0);
+}
+
+uint64_t sw_meta_cost_extent(void)
+{
+	return EXTENT_BYTES;
+}
+
+uint64_t sw_meta_cost_xattr(size_t name_len, size_t value_len)
+{
+	return XATTR_BYTES(name_len, value_len);
+}
+
+int sw_meta_room(const struct sw_meta *m, uint64_t bytes)
+{
+	uint64_t limit = ckpt_capacity(m) - ckpt_reserve(m);
+
+	return m->tbl_bytes + bytes > limit ? -ENOSPC : 0;
+}
+
+int sw_meta_room_reserved(const struct sw_meta *m, uint64_t bytes)
+{
+	return tbl_fits(m, bytes) ? 0 : -ENOSPC;
+}
+
+uint64_t sw_meta_inodes_free(const struct sw_meta *m)
+{
+	uint64_t limit = ckpt_capacity(m) - ckpt_reserve(m);
+	uint64_t per = sw_meta_cost_inode(1, 0);
+
+	/* at what the table's inodes cost on average (names, extents, xattrs) */
+	if (m->count && m->tbl_bytes / m->count > per)
+		per = m->tbl_bytes / m->count;
+	return m->tbl_bytes >= limit ? 0 : (limit - m->tbl_bytes) / per;
 }
 
 uint64_t sw_inode_allocated(const struct sw_inode *ino)

@@ -64,7 +64,7 @@ struct sw_inode {
 	uint32_t inflight;	/* async writes not completed: their extents wait to be logged */
 	uint32_t client_inflight;	/* of those, client-path writes (fs/direct.c) */
 	uint32_t client_reads;	/* client-path reads in flight: no extent may move */
-	uint32_t ckpt_mark;	/* checkpoint generation that already wrote this directory */
+	uint32_t ckpt_mark;	/* checkpoint attempt (ckpt_serial) that already wrote this directory */
 	int wb_error;		/* first async write error, reported once */
 	void *wb;		/* the data path's staging chunk */
 	void *ra;		/* the data path's read-ahead window */
@@ -102,6 +102,9 @@ struct sw_meta {
 	uint64_t bad_first_seq;	/* seq of the first skipped record (log), 0 if in a checkpoint */
 	int bad_first_type;
 	bool meta_full;		/* the last checkpoint did not fit its slot */
+	bool ckpt_needed;	/* a checkpoint attempt failed after it began writing */
+	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
+	uint64_t tbl_bytes;	/* checkpoint body size of the table (an upper bound) */
 	/* counters */
 	uint64_t commits, checkpoints, records_replayed;
 };
@@ -143,13 +146,21 @@ void sw_meta_dirty(struct sw_meta *m, struct sw_inode *ino);
 int sw_meta_commit(struct sw_meta *m, bool durable);
 int sw_meta_checkpoint(struct sw_meta *m);
 /*
- * ENOSPC when the metadata area cannot take a new inode or name (the
- * last checkpoint overflowed its slot), 0 otherwise.  Removals stay allowed:
- * they are what makes room again.
+ * ENOSPC when the table cannot grow by bytes (of checkpoint records: the
+ * sw_meta_cost_* functions) for a new inode, name or xattr and keep the
+ * reserve that lets a checkpoint of everything always fit its slot;
+ * 0 otherwise.  Removals stay allowed: they are what makes room again.
  */
-int sw_meta_room(const struct sw_meta *m);
-/* Inodes the checkpoint slots can hold, at about 300 bytes each (statfs). */
-uint64_t sw_meta_inode_capacity(const struct sw_meta *m);
+int sw_meta_room(const struct sw_meta *m, uint64_t bytes);
+/* The same up to the slot's capacity, reserve included (a rename's longer name). */
+int sw_meta_room_reserved(const struct sw_meta *m, uint64_t bytes);
+uint64_t sw_meta_cost_name(size_t name_len);
+uint64_t sw_meta_cost_inode(size_t name_len, size_t link_len);
+uint64_t sw_meta_cost_xattr(size_t name_len, size_t value_len);
+/* One more extent (the data path checks its new mappings with sw_meta_room_reserved). */
+uint64_t sw_meta_cost_extent(void);
+/* New inodes the table has room for, at its average cost per inode (statfs). */
+uint64_t sw_meta_inodes_free(const struct sw_meta *m);
 bool sw_meta_pending(const struct sw_meta *m);
 
 /* ---- table helpers ---------------------------------------------------- */

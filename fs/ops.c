@@ -361,8 +361,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	dir = get_dir(fs, parent, &err);
 	if (dir && sw_dir_lookup(dir, name))
 		err = EEXIST;
-	if (!err)
-		err = -sw_meta_room(m);	/* the metadata area is full */
+	if (!err)	/* the metadata area is full */
+		err = -sw_meta_room(m, sw_meta_cost_inode(strlen(name), link ? strlen(link) : 0));
 	if (!err && dir->a.nlink == 0)
 		err = ENOENT;	/* parent was removed */
 	if (!err) {
@@ -464,7 +464,7 @@ static void sw_link(fuse_req_t req, fuse_ino_t nr, fuse_ino_t newparent,
 	if (!err && ino->a.nlink >= 65000)
 		err = EMLINK;
 	if (!err)
-		err = -sw_meta_room(&fs->meta);
+		err = -sw_meta_room(&fs->meta, sw_meta_cost_name(strlen(newname)));
 	if (!err) {
 		ino->a.nlink++;
 		ino->a.ctime_ns = dir->a.mtime_ns = dir->a.ctime_ns = sw_now_ns();
@@ -630,6 +630,10 @@ static void sw_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	if (dst == src)		/* two links to one inode: nothing to do */
+		goto out;
+	if (!dst && strlen(newname) > strlen(name) &&	/* a longer name: may use the reserve */
+	    (err = -sw_meta_room_reserved(&fs->meta, sw_meta_cost_name(strlen(newname)) -
+					  sw_meta_cost_name(strlen(name)))))
 		goto out;
 	if (src->dir && is_descendant(fs, nd, src->a.ino)) {
 		err = EINVAL;
@@ -924,10 +928,9 @@ static void sw_statfs(fuse_req_t req, fuse_ino_t nr)
 	sv.f_blocks = swf_volume_bytes(&fs->sb) / 4096;
 	sv.f_bfree = fs->meta.alloc.nfree * (fs->meta.alloc.unit / 4096);
 	sv.f_bavail = sv.f_bfree;
-	/* inodes: what the checkpoint slots can hold */
-	sv.f_files = sw_meta_inode_capacity(&fs->meta);
-	sv.f_ffree = fs->meta.meta_full || fs->meta.count >= sv.f_files ? 0 :
-		     sv.f_files - fs->meta.count;
+	/* inodes: those of the table, and how many more its checkpoint can take */
+	sv.f_ffree = sw_meta_inodes_free(&fs->meta);
+	sv.f_files = fs->meta.count + sv.f_ffree;
 	sv.f_favail = sv.f_ffree;
 	sv.f_namemax = SW_NAME_MAX;
 	pthread_mutex_unlock(&fs->meta.lock);
@@ -976,8 +979,12 @@ static void sw_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
 		err = EEXIST;
 	else if ((flags & XATTR_REPLACE) && !x)
 		err = ENODATA;
-	else
-		err = -sw_meta_room(&fs->meta);
+	else {
+		uint64_t cost = sw_meta_cost_xattr(strlen(name), size);
+		uint64_t old = x ? sw_meta_cost_xattr(strlen(name), x->len) : 0;
+
+		err = cost > old ? -sw_meta_room(&fs->meta, cost - old) : 0;
+	}
 	if (!err) {
 		struct swf_rec r = { .type = SWF_R_XATTR_SET, .flags = SWF_RF_CONT,
 			.u.xattr = { nr, name, (uint16_t)strlen(name), value, (uint32_t)size } };
