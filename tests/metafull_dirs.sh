@@ -7,7 +7,8 @@
 # checkpoint; the volume mounts again with every acknowledged name in its
 # directory and nothing in lost+found; removals make room again.
 # statfs: f_files - f_ffree is the number of inodes in the table, and
-# f_ffree says what still fits.
+# f_ffree says what still fits.  Then the same fill ended by kill -9:
+# swapfsck -p repairs it (it can write its table) and every name is there.
 set -u
 . "$(dirname "$0")/lib.sh"
 require_fuse
@@ -106,4 +107,45 @@ PYEOF
 umount_fs
 grep "checkpoint failed" "$T/daemon.log" && fail "unmount could not write its final checkpoint"
 "$builddir/tools/swapfsck" -n "$DEVS" > "$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "not clean at the end"; }
+
+# a full metadata area, then kill -9: swapfsck -p recovers it
+format -f
+mount_fs
+$PY - "$MNT" "$T/names" <<'PYEOF' || fail "filling the metadata area before a crash"
+import errno, os, sys
+mnt, log = sys.argv[1], sys.argv[2]
+os.makedirs(os.path.join(mnt, "a/b"))
+names, i = [], 0
+while True:
+    n = f"a/b/{i:06d}_" + "y" * 150
+    try:
+        fd = os.open(os.path.join(mnt, n), os.O_CREAT | os.O_WRONLY, 0o644)
+        os.close(fd)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+        break
+    names.append(n)
+    i += 1
+for n in names[:50]:	# records into the log of a full area
+    os.unlink(os.path.join(mnt, n))
+fd = os.open(mnt, os.O_RDONLY)
+os.fsync(fd)
+os.close(fd)
+open(log, "w").write("\n".join(names[50:]))
+PYEOF
+crash_fs
+"$builddir/tools/swapfsck" -p "$DEVS" > "$T/fsck.out" 2>&1
+rc=$?
+[ $rc -le 1 ] || { cat "$T/fsck.out"; fail "swapfsck -p exited $rc after a crash of a full metadata area"; }
+"$builddir/tools/swapfsck" -n "$DEVS" > "$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "not clean after swapfsck -p"; }
+mount_fs
+$PY - "$MNT" "$T/names" <<'PYEOF' || fail "after the crash"
+import os, sys
+mnt, log = sys.argv[1], sys.argv[2]
+names = open(log).read().split()
+missing = [n for n in names if not os.path.exists(os.path.join(mnt, n))]
+assert not missing, f"{len(missing)} names missing, e.g. {missing[:3]}"
+assert not os.path.exists(os.path.join(mnt, "lost+found"))
+PYEOF
+umount_fs
 echo "1 passed, 0 failed"
