@@ -99,7 +99,9 @@ except OSError as e:
 for n in names[:1000]:
     os.unlink(os.path.join(mnt, n))
 sv = os.statvfs(mnt)
-assert sv.f_files - sv.f_ffree == 1 + 4 + 1 + len(names) - 1000, "df -i after removals"
+# a removed inode the kernel still holds (until its FORGET) is in the table too
+used, left = sv.f_files - sv.f_ffree, 1 + 4 + 1 + len(names) - 1000
+assert left <= used <= left + 1000, f"df -i after removals: {used} used, {left} named"
 assert sv.f_ffree >= 500, f"1000 files removed but only {sv.f_ffree} inodes free"
 for k in range(500):
     open(os.path.join(mnt, "e", f"again{k}"), "w").close()
