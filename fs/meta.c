@@ -373,7 +373,7 @@ static void ext_account(struct sw_meta *m, const struct sw_inode *ino, size_t be
 /* Whether the table can grow by bytes and a checkpoint of it still fit its slot. */
 static bool tbl_fits(const struct sw_meta *m, uint64_t bytes)
 {
-	return m->tbl_bytes + bytes <= m->sb.ckpt_size - SWF_BLOCK;
+	return m->sb.ckpt_size > SWF_BLOCK && m->tbl_bytes + bytes <= m->sb.ckpt_size - SWF_BLOCK;
 }
 
 int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
@@ -1395,14 +1395,16 @@ int sw_meta_format(struct swe_volume *vol, const struct swf_super *sb,
  */
 static uint64_t ckpt_capacity(const struct sw_meta *m)
 {
-	return m->sb.ckpt_size - SWF_BLOCK;
+	return m->sb.ckpt_size > SWF_BLOCK ? m->sb.ckpt_size - SWF_BLOCK : 0;
 }
 
 static uint64_t ckpt_reserve(const struct sw_meta *m)
 {
-	uint64_t r = ckpt_capacity(m) / 32;
+	uint64_t c = ckpt_capacity(m), r = c / 32;
 
-	return r < (64 << 10) ? 64 << 10 : r;
+	if (r < (64 << 10))
+		r = 64 << 10;
+	return r < c / 2 ? r : c / 2;	/* never more than half (tiny slots) */
 }
 
 uint64_t sw_meta_cost_name(size_t name_len)
