@@ -102,6 +102,7 @@ struct conn {
 	double stalled_since;	/* the client stopped taking answers (0: it takes them) */
 	unsigned inflight;
 	bool dead, finished;
+	bool leaving;		/* its client is gone: no longer counted (srv lock) */
 	struct conn *next;
 };
 
@@ -172,7 +173,8 @@ static void flush_out(struct conn *c)
 	}
 	if (c->dead)
 		sent = c->nout;
-	memmove(c->out, c->out + sent, (c->nout - sent) * sizeof(*c->out));
+	if (sent)	/* c->out is NULL until the first answer */
+		memmove(c->out, c->out + sent, (c->nout - sent) * sizeof(*c->out));
 	c->nout -= sent;
 }
 
@@ -776,6 +778,9 @@ static void *conn_main(void *arg)
 		if (n)
 			break;
 	}
+	pthread_mutex_lock(&c->srv->lock);
+	c->leaving = true;	/* a client that closes and connects again is not refused */
+	pthread_mutex_unlock(&c->srv->lock);
 	wait_quiet(c, conn_busy, 0);
 	conn_free(c);
 	return NULL;
@@ -813,7 +818,7 @@ static const char *conn_limit(struct sw_csrv *s, const struct ucred *cred, bool 
 	unsigned all = 0, priv = 0, mine = 0;
 
 	for (struct conn *c = s->conns; c; c = c->next) {
-		if (c->finished)
+		if (c->finished || c->leaving)
 			continue;
 		all++;
 		priv += c->privileged;
