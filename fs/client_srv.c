@@ -85,6 +85,7 @@ struct conn {
 	int sock;
 	struct ucred cred;
 	bool privileged;	/* root or the mount's owner: no limits */
+	bool leaving;		/* its client is gone: no longer counted (srv lock) */
 	uint64_t key;		/* names the connection to SWC_IOC_GRANT (srv lock) */
 	struct grant grants[MAX_GRANTS];
 	uint64_t grant_seq;
@@ -102,7 +103,6 @@ struct conn {
 	double stalled_since;	/* the client stopped taking answers (0: it takes them) */
 	unsigned inflight;
 	bool dead, finished;
-	bool leaving;		/* its client is gone: no longer counted (srv lock) */
 	struct conn *next;
 };
 
