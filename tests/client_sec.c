@@ -31,7 +31,7 @@
 
 #define SZ 4096
 #define RACE_FD 200
-#define ITERATIONS 5000
+#define ITERATIONS 5000		/* rounds of a race; O_PATH ones (cheap: refused) 4 times that */
 #define MAX_SECONDS 30
 
 static struct swapfs_client *c;
@@ -123,12 +123,22 @@ static int modes(const char *pub, const char *secret, const char *ownpath)
 	return bad;
 }
 
+/*
+ * Flip RACE_FD between target and own.  Replacing own sends the daemon a
+ * FLUSH (slow), replacing target does not: own stays a varying while, so
+ * that both files spend time on the number.
+ */
 static void *swapper(void *arg)
 {
+	unsigned x = 1;
+
 	(void)arg;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		if (dup2(target, RACE_FD) < 0 || dup2(own, RACE_FD) < 0)
 			break;
+		x = x * 1103515245u + 12345u;
+		for (volatile unsigned i = 0; i < (x >> 16) % 4096; i++)
+			;
 	}
 	return NULL;
 }
@@ -138,7 +148,7 @@ static void *swapper(void *arg)
  * through whatever registered.  check: a read-only descriptor of PUBLIC,
  * to see whether it was overwritten.
  */
-static int race(const char *what, int check, bool secret)
+static int race(const char *what, int check, bool secret, unsigned rounds)
 {
 	pthread_t t;
 	unsigned ok = 0, refused = 0, rd_only = 0, it;
@@ -155,7 +165,7 @@ static int race(const char *what, int check, bool secret)
 		printf("FAIL pthread_create\n");
 		return 1;
 	}
-	for (it = 0; it < ITERATIONS && now() < end && !breach; it++) {
+	for (it = 0; it < rounds && now() < end && !breach; it++) {
 		int f = swapfs_file_register(c, RACE_FD, NULL);
 		int64_t r;
 
@@ -219,14 +229,15 @@ int main(int argc, char **argv)
 
 	/* a file this user may read but not write, opened read-only */
 	target = open(argv[2], O_RDONLY);
-	bad |= target < 0 || race("read-only descriptor", check, false);
+	bad |= target < 0 || race("read-only descriptor", check, false, ITERATIONS);
 	close(target);
 	/* a file this user may not even read, named by an O_PATH descriptor */
 	target = open(argv[3], O_PATH);
-	bad |= target < 0 || race("O_PATH descriptor", check, true);
+	bad |= target < 0 || race("O_PATH descriptor", check, true, 4 * ITERATIONS);
 	close(target);
 	target = open(argv[2], O_PATH);
-	bad |= target < 0 || race("O_PATH descriptor of a readable file", check, false);
+	bad |= target < 0 || race("O_PATH descriptor of a readable file", check, false,
+				      4 * ITERATIONS);
 	close(target);
 
 	close(RACE_FD);
