@@ -13,14 +13,26 @@
  * page whose FUSE read waits for that thread's I/O.
  *
  * The application names files by descriptors it opened on this mount: the
- * kernel already checked its permissions, and the descriptor's access mode
- * limits what it may do.  The daemon looks at the descriptor through
- * /proc/PID/fdinfo of the sender (SCM_CREDENTIALS, pinned by SCM_PIDFD)
- * rather than receiving it, so it never holds a descriptor of its own
- * mount, and keeps the inode open (nopen) while registered.  Buffers are memfds sealed against shrinking, so a client can
- * never make the daemon fault on its memory.  Only a connection's own
- * thread writes to its socket, never blocking; a client that stops reading
- * its completions for SEND_TIMEOUT_S is disconnected.
+ * kernel already checked its permissions at open, and the descriptor's
+ * access mode limits what it may do.  The proof comes through the mount
+ * itself: the SWC_IOC_GRANT ioctl on the descriptor reaches this daemon
+ * (sw_csrv_ioctl) with the handle of that very open file, whose access
+ * mode open() recorded (SW_FH_*), and leaves a one-time grant of that
+ * inode and mode on the connection that the ioctl names by its key; the
+ * connection's FILE_ADD redeems it.  Nothing is looked up by descriptor
+ * number, so no dup2() can swap the file between the check and the use,
+ * and an O_PATH descriptor cannot do ioctls at all.  The daemon never
+ * holds a descriptor of its own mount (closing one would send it a FLUSH)
+ * and keeps the inode open (nopen) while registered.  Buffers are memfds
+ * sealed against shrinking, so a client can never make the daemon fault
+ * on its memory.  Only a connection's own thread writes to its socket,
+ * never blocking; a client that stops reading its completions for
+ * SEND_TIMEOUT_S is disconnected.
+ *
+ * Connections are limited per user (MAX_CONNS_PER_UID, MAX_CONNS in all)
+ * and one that holds nothing registered for SWAPFS_CLIENT_IDLE seconds is
+ * closed, so no local user can lock others out; root and the mount's owner
+ * have PRIV_CONNS of their own and are never timed out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,9 +42,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -40,7 +52,11 @@
 #include "direct.h"
 #include "util.h"
 
-#define MAX_CONNS 64
+#define MAX_CONNS 256		/* of users other than root and the mount's owner */
+#define MAX_CONNS_PER_UID 64	/* of one such user */
+#define PRIV_CONNS 256		/* of root and the mount's owner, besides */
+#define IDLE_DEFAULT_S 60	/* SWAPFS_CLIENT_IDLE: nothing registered that long: closed */
+#define MAX_GRANTS 16		/* SWC_IOC_GRANT grants not yet redeemed, per connection */
 #define SEND_TIMEOUT_S 10
 #define MAX_BUF_BYTES (1ull << 40)
 
@@ -57,10 +73,23 @@ struct cbuf {
 	unsigned inflight;	/* conn lock */
 };
 
+/* A SWC_IOC_GRANT not yet redeemed by FILE_ADD (conn lock). */
+struct grant {
+	uint64_t id;		/* 0: none */
+	fuse_ino_t ino;
+	bool rd, wr;
+};
+
 struct conn {
 	struct sw_csrv *srv;
 	int sock;
 	struct ucred cred;
+	bool privileged;	/* root or the mount's owner: no limits */
+	bool leaving;		/* its client is gone: no longer counted (srv lock) */
+	uint64_t key;		/* names the connection to SWC_IOC_GRANT (srv lock) */
+	struct grant grants[MAX_GRANTS];
+	uint64_t grant_seq;
+	double empty_since;	/* nothing registered since (connection's thread) */
 	pthread_t tid;
 	struct cfile *files;
 	unsigned nfiles;
@@ -90,10 +119,11 @@ struct sw_csrv {
 	struct swapfs *fs;
 	struct fuse_session *se;
 	int lsock, stop_efd;
-	dev_t dev;
 	char name[64];		/* abstract name, without the leading NUL */
+	uid_t owner;		/* the mount's owner: the daemon's user */
+	unsigned idle_s;	/* SWAPFS_CLIENT_IDLE */
 	pthread_t listener, notifier;
-	pthread_mutex_t lock;	/* conns, nq */
+	pthread_mutex_t lock;	/* conns, nq, keys */
 	pthread_cond_t nq_cond;
 	struct conn *conns;
 	unsigned nconns;
@@ -143,7 +173,8 @@ static void flush_out(struct conn *c)
 	}
 	if (c->dead)
 		sent = c->nout;
-	memmove(c->out, c->out + sent, (c->nout - sent) * sizeof(*c->out));
+	if (sent)	/* c->out is NULL until the first answer */
+		memmove(c->out, c->out + sent, (c->nout - sent) * sizeof(*c->out));
 	c->nout -= sent;
 }
 
@@ -279,62 +310,26 @@ static struct cfile *get_file(struct conn *c, uint32_t id)
 	return id < c->nfiles && c->files[id].used ? &c->files[id] : NULL;
 }
 
-/*
- * The sender's descriptor fdnum, seen through /proc: its open flags (what
- * the kernel granted at open) and the file it names.  The daemon never
- * holds a descriptor of its own mount: closing one sends it a FLUSH, and
- * a daemon killed while waiting for that answer could never exit.  pidfd
- * (SCM_PIDFD) pins the sender: if it is still alive after the reads, its
- * pid was not reused meanwhile.
- */
-static int peek_fd(pid_t pid, int pidfd, uint32_t fdnum, int *flags, struct stat *st)
-{
-	char path[64], line[128];
-	FILE *f;
-	int fl = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%u", (int)pid, fdnum);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? -EBADF : -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "flags: %o", (unsigned *)&fl) == 1)
-			break;
-	fclose(f);
-	snprintf(path, sizeof(path), "/proc/%d/fd/%u", (int)pid, fdnum);
-	if (fl < 0 || stat(path, st))
-		return fl < 0 ? -EBADF : -errno;
-	if (pidfd >= 0) {
-		struct pollfd p = { pidfd, POLLIN, 0 };
-
-		if (poll(&p, 1, 0) != 0)
-			return -ESRCH;	/* the sender is gone: the pid may name another process */
-	}
-	*flags = fl;
-	return 0;
-}
-
-static int file_add(struct conn *c, pid_t pid, int pidfd, uint32_t fdnum, uint64_t *id,
-		    int64_t *size)
+/* Redeem grant id (one-time): register its inode with its access mode. */
+static int file_add(struct conn *c, uint64_t grant, uint64_t *id, int64_t *size)
 {
 	struct swapfs *fs = c->srv->fs;
+	struct grant g = { 0 };
 	struct sw_inode *ino;
-	struct stat st;
-	int fl = 0, err = pid > 0 ? peek_fd(pid, pidfd, fdnum, &fl, &st) : -EPERM;
 	unsigned i;
 
-	if (err)
-		return err;
-	if ((fl & O_PATH) || (fl & O_ACCMODE) == 3)
-		return -EBADF;
-	if (st.st_dev != c->srv->dev)
-		return -EXDEV;	/* not a file of this mount */
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; grant && i < MAX_GRANTS; i++)
+		if (c->grants[i].id == grant) {
+			g = c->grants[i];
+			c->grants[i].id = 0;
+			break;
+		}
+	pthread_mutex_unlock(&c->lock);
+	if (!g.id)
+		return -EACCES;	/* no proof of access through the mount */
 	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, st.st_ino);
+	ino = sw_inode_get(&fs->meta, g.ino);
 	if (ino)
 		ino->nopen++;
 	pthread_mutex_unlock(&fs->meta.lock);
@@ -346,12 +341,74 @@ static int file_add(struct conn *c, pid_t pid, int pidfd, uint32_t fdnum, uint64
 		sw_inode_close(fs, ino);
 		return -ENOMEM;
 	}
-	c->files[i] = (struct cfile){ .ino = ino, .used = true,
-				      .rd = (fl & O_ACCMODE) != O_WRONLY,
-				      .wr = (fl & O_ACCMODE) != O_RDONLY };
+	c->files[i] = (struct cfile){ .ino = ino, .used = true, .rd = g.rd, .wr = g.wr };
 	*id = i;
 	*size = (int64_t)ino->a.size;
 	return 0;
+}
+
+/*
+ * SWC_IOC_GRANT on a descriptor of the mount (a FUSE thread): the kernel
+ * sends the handle of that open file, so the access mode open() recorded
+ * in it and the inode belong to one and the same open file, whatever the
+ * caller does with its descriptor table meanwhile.  The grant goes to the
+ * connection named by its key; its FILE_ADD redeems it once.
+ */
+void sw_csrv_ioctl(fuse_req_t req, fuse_ino_t nr, int cmd, void *arg,
+		   struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		   size_t in_bufsz, size_t out_bufsz)
+{
+	struct swapfs *fs = sw_fs(req);
+	struct sw_csrv *s = fs->csrv;
+	struct swc_grant g;
+	struct sw_inode *ino;
+	mode_t mode = 0;
+	struct conn *c;
+	bool rd, wr;
+
+	(void)arg;
+	(void)flags;
+	if ((unsigned)cmd != SWC_IOC_GRANT || !s) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	if (in_bufsz != sizeof(g) || out_bufsz != sizeof(g) || !fi) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	memcpy(&g, in_buf, sizeof(g));
+	rd = sw_fh_readable(fi->fh);
+	wr = sw_fh_writable(fi->fh);
+	pthread_mutex_lock(&fs->meta.lock);
+	ino = sw_inode_get(&fs->meta, nr);
+	if (ino)
+		mode = ino->a.mode;
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (!ino || !S_ISREG(mode) || (!rd && !wr)) {
+		fuse_reply_err(req, !ino ? ESTALE : S_ISDIR(mode) ? EISDIR :
+				    !S_ISREG(mode) ? EINVAL : EBADF);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (c = s->conns; c; c = c->next)
+		if (c->key == g.key && !c->finished)
+			break;
+	if (c) {
+		struct grant *slot = &c->grants[0];
+
+		pthread_mutex_lock(&c->lock);
+		for (unsigned i = 0; i < MAX_GRANTS; i++)	/* a free slot, else the oldest */
+			if (c->grants[i].id < slot->id)
+				slot = &c->grants[i];
+		*slot = (struct grant){ ++c->grant_seq, nr, rd, wr };
+		g.id = slot->id;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!c)
+		fuse_reply_err(req, EXDEV);	/* a connection of another daemon, or gone */
+	else
+		fuse_reply_ioctl(req, 0, &g, sizeof(g));
 }
 
 /* Close semantics: the file's data and metadata survive a daemon crash. */
@@ -530,7 +587,7 @@ static void answer(struct conn *c, uint64_t tag, int64_t result, uint64_t value)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static void handle(struct conn *c, const struct swc_req *r, int fd, pid_t pid, int pidfd)
+static void handle(struct conn *c, const struct swc_req *r, int fd)
 {
 	struct swapfs *fs = c->srv->fs;
 	uint64_t value = 0;
@@ -542,7 +599,7 @@ static void handle(struct conn *c, const struct swc_req *r, int fd, pid_t pid, i
 	} else {
 		switch (r->op) {
 		case SWC_HELLO:
-			value = SWC_VERSION;
+			value = c->key;	/* for SWC_IOC_GRANT */
 			result = r->len == SWC_VERSION ? 0 : -EPROTO;
 			break;
 		case SWC_BUF_ADD:
@@ -554,7 +611,7 @@ static void handle(struct conn *c, const struct swc_req *r, int fd, pid_t pid, i
 		case SWC_FILE_ADD: {
 			int64_t size = 0;
 
-			result = file_add(c, pid, pidfd, r->file, &value, &size);
+			result = file_add(c, r->off, &value, &size);
 			if (!result)
 				result = size;
 			break;
@@ -588,28 +645,19 @@ static void handle(struct conn *c, const struct swc_req *r, int fd, pid_t pid, i
 	answer(c, r->tag, result, value);
 }
 
-#ifndef SO_PASSPIDFD
-#define SO_PASSPIDFD 76		/* Linux 6.5 */
-#endif
-#ifndef SCM_PIDFD
-#define SCM_PIDFD 0x04
-#endif
-
 /* One message: a batch of requests, perhaps with one descriptor (a buffer). */
 static int receive(struct conn *c)
 {
 	struct swc_req req[SWC_MAX_BATCH];
 	union {
 		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int) * 4) + CMSG_SPACE(sizeof(int)) +
-		       CMSG_SPACE(sizeof(struct ucred))];
+		char b[CMSG_SPACE(sizeof(int) * 4)];
 	} cm;
 	struct iovec iov = { req, sizeof(req) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
 	ssize_t n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC);
-	struct ucred sender = { 0, 0, 0 };
-	int fd = -1, pidfd = -1;
+	int fd = -1;
 	size_t count;
 
 	if (n < 0)
@@ -617,13 +665,7 @@ static int receive(struct conn *c)
 	if (n == 0)
 		return -ECONNRESET;
 	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
-		if (h->cmsg_level != SOL_SOCKET)
-			continue;
-		if (h->cmsg_type == SCM_CREDENTIALS && h->cmsg_len >= CMSG_LEN(sizeof(sender))) {
-			memcpy(&sender, CMSG_DATA(h), sizeof(sender));
-		} else if (h->cmsg_type == SCM_PIDFD && h->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			memcpy(&pidfd, CMSG_DATA(h), sizeof(int));
-		} else if (h->cmsg_type == SCM_RIGHTS) {
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
 			size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
 			for (size_t i = 0; i < nfd; i++) {
@@ -642,16 +684,12 @@ static int receive(struct conn *c)
 	    (fd >= 0 && count != 1)) {
 		if (fd >= 0)
 			close(fd);
-		if (pidfd >= 0)
-			close(pidfd);
 		sw_log(c->srv->fs, "client pid %d: malformed message: disconnecting",
 		       (int)c->cred.pid);
 		return -EPROTO;
 	}
 	for (size_t i = 0; i < count; i++)
-		handle(c, &req[i], i == 0 ? fd : -1, sender.pid, pidfd);
-	if (pidfd >= 0)
-		close(pidfd);
+		handle(c, &req[i], i == 0 ? fd : -1);
 	return 1;
 }
 
@@ -675,6 +713,36 @@ static void conn_free(struct conn *c)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Nothing registered: the connection costs the daemon a thread and holds nothing. */
+static bool conn_empty(const struct conn *c)
+{
+	for (unsigned i = 0; i < c->nfiles; i++)
+		if (c->files[i].used)
+			return false;
+	for (unsigned i = 0; i < c->nbufs; i++)
+		if (c->bufs[i].used)
+			return false;
+	return true;
+}
+
+/*
+ * Milliseconds until an unprivileged connection that holds nothing
+ * registered is closed (-1: never); 0: close it now.
+ */
+static int idle_left_ms(struct conn *c)
+{
+	double t = now_seconds(), left;
+
+	if (c->privileged || !conn_empty(c)) {
+		c->empty_since = 0;
+		return -1;
+	}
+	if (!c->empty_since)
+		c->empty_since = t;
+	left = c->empty_since + c->srv->idle_s - t;
+	return left <= 0 ? 0 : (int)(left * 1000) + 1;
+}
+
 /* Requests in, answers out: sleeps until either can move. */
 static void *conn_main(void *arg)
 {
@@ -682,15 +750,22 @@ static void *conn_main(void *arg)
 
 	for (;;) {
 		struct pollfd p[2] = { { c->sock, POLLIN, 0 }, { c->efd, POLLIN, 0 } };
+		int idle = idle_left_ms(c), wait;
 		bool backlog;
 		uint64_t n;
 
 		pthread_mutex_lock(&c->lock);
 		backlog = c->nout > 0;
+		if (!idle && !backlog)
+			drop(c, "nothing registered for SWAPFS_CLIENT_IDLE seconds (idle)");
+		n = c->dead;
 		pthread_mutex_unlock(&c->lock);
+		if (n)
+			break;
 		if (backlog)
 			p[0].events |= POLLOUT;
-		if (poll(p, 2, backlog ? 1000 : -1) < 0 && errno != EINTR)
+		wait = backlog ? 1000 : idle;
+		if (poll(p, 2, wait) < 0 && errno != EINTR)
 			break;
 		if ((p[1].revents & POLLIN) && read(c->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 			break;
@@ -703,6 +778,9 @@ static void *conn_main(void *arg)
 		if (n)
 			break;
 	}
+	pthread_mutex_lock(&c->srv->lock);
+	c->leaving = true;	/* a client that closes and connects again is not refused */
+	pthread_mutex_unlock(&c->srv->lock);
 	wait_quiet(c, conn_busy, 0);
 	conn_free(c);
 	return NULL;
@@ -734,6 +812,35 @@ static void reap_finished(struct sw_csrv *s, bool all)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Whether a connection of cred may be served now (srv lock held). */
+static const char *conn_limit(struct sw_csrv *s, const struct ucred *cred, bool privileged)
+{
+	unsigned all = 0, priv = 0, mine = 0;
+
+	for (struct conn *c = s->conns; c; c = c->next) {
+		if (c->finished || c->leaving)
+			continue;
+		all++;
+		priv += c->privileged;
+		mine += c->cred.uid == cred->uid;
+	}
+	if (privileged)
+		return priv >= PRIV_CONNS ? "too many connections of root and the mount's owner" : NULL;
+	if (mine >= MAX_CONNS_PER_UID)
+		return "too many connections of this user";
+	return all - priv >= MAX_CONNS ? "too many connections" : NULL;
+}
+
+/* Tell a refused client why (one answer, tag 0), then close. */
+static void refuse(struct sw_csrv *s, int fd, const struct ucred *cred, const char *why)
+{
+	struct swc_cqe no = { 0, -EUSERS, 0 };
+
+	sw_log(s->fs, "client pid %d uid %u refused: %s", (int)cred->pid, (unsigned)cred->uid, why);
+	(void)!send(fd, &no, sizeof(no), MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
 static void *listener(void *arg)
 {
 	struct sw_csrv *s = arg;
@@ -741,8 +848,11 @@ static void *listener(void *arg)
 
 	for (;;) {
 		struct conn *c;
-		socklen_t cl = sizeof(struct ucred);
-		int fd, one = 1;
+		struct ucred cred = { 0, (uid_t)-1, (gid_t)-1 };
+		socklen_t cl = sizeof(cred);
+		const char *why;
+		bool privileged;
+		int fd;
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
@@ -754,40 +864,50 @@ static void *listener(void *arg)
 		if (fd < 0)
 			continue;
 		reap_finished(s, false);
-		c = calloc(1, sizeof(*c));
-		if (!c || s->nconns >= MAX_CONNS) {
-			sw_log(s->fs, "client refused: %s", c ? "too many connections" : "out of memory");
-			free(c);
-			close(fd);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl)) {
+			refuse(s, fd, &cred, strerror(errno));
+			continue;
+		}
+		privileged = cred.uid == 0 || cred.uid == s->owner;
+		pthread_mutex_lock(&s->lock);
+		why = conn_limit(s, &cred, privileged);
+		pthread_mutex_unlock(&s->lock);
+		c = why ? NULL : calloc(1, sizeof(*c));
+		if (!c) {
+			refuse(s, fd, &cred, why ? why : "out of memory");
 			continue;
 		}
 		c->srv = s;
 		c->sock = fd;
+		c->cred = cred;
+		c->privileged = privileged;
 		c->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (c->efd < 0) {
-			sw_log(s->fs, "client refused: %s", strerror(errno));
-			close(fd);
+		if (c->efd < 0 || getrandom(&c->key, sizeof(c->key), 0) != sizeof(c->key)) {
+			refuse(s, fd, &cred, strerror(c->efd < 0 ? errno : EAGAIN));
+			if (c->efd >= 0)
+				close(c->efd);
 			free(c);
 			continue;
 		}
-		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &cl);
-		/* every message says who sent it: FILE_ADD reads its descriptor through /proc */
-		setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-		setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, &one, sizeof(one));	/* 6.5+: pid pinned */
 		pthread_mutex_init(&c->lock, NULL);
 		pthread_cond_init(&c->cond, NULL);
-		if (pthread_create(&c->tid, NULL, conn_main, c)) {
-			sw_log(s->fs, "client refused: cannot start a thread");
-			close(c->efd);
-			close(fd);
-			free(c);
-			continue;
-		}
+		/* listed first: SWC_IOC_GRANT finds it as soon as HELLO gave its key */
 		pthread_mutex_lock(&s->lock);
 		c->next = s->conns;
 		s->conns = c;
 		s->nconns++;
 		pthread_mutex_unlock(&s->lock);
+		if (pthread_create(&c->tid, NULL, conn_main, c)) {
+			pthread_mutex_lock(&s->lock);
+			s->conns = c->next;	/* only this thread adds or removes */
+			s->nconns--;
+			pthread_mutex_unlock(&s->lock);
+			pthread_mutex_destroy(&c->lock);
+			pthread_cond_destroy(&c->cond);
+			close(c->efd);
+			refuse(s, fd, &cred, "cannot start a thread");
+			free(c);
+		}
 	}
 	return NULL;
 }
@@ -805,18 +925,27 @@ int sw_csrv_start(struct swapfs *fs, struct fuse_session *se)
 {
 	struct sw_csrv *s;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	unsigned maj, min;
 	socklen_t len;
 	char uuid[33];
+	const char *idle;
 
-	if (sscanf(fs->bdi, "%u:%u", &maj, &min) != 2)
-		return -ENODEV;	/* the mount's device number is unknown */
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->fs = fs;
 	s->se = se;
-	s->dev = makedev(maj, min);
+	s->owner = getuid();
+	s->idle_s = IDLE_DEFAULT_S;
+	if ((idle = getenv("SWAPFS_CLIENT_IDLE"))) {
+		char *end;
+		unsigned long v = strtoul(idle, &end, 10);
+
+		if (*idle && !*end && v >= 1 && v <= 86400)
+			s->idle_s = (unsigned)v;
+		else
+			sw_log(fs, "SWAPFS_CLIENT_IDLE=%s: not 1..86400 seconds, using %u",
+			       idle, s->idle_s);
+	}
 	for (int i = 0; i < 16; i++)
 		snprintf(uuid + 2 * i, 3, "%02x", fs->sb.fs_uuid.b[i]);
 	snprintf(s->name, sizeof(s->name), "swapfs/%s/%d", uuid, (int)getpid());

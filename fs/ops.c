@@ -685,6 +685,7 @@ out:
  */
 static void set_open_mode(struct fuse_file_info *fi)
 {
+	fi->fh = sw_fh_make(fi->flags);	/* the client path's proof of access */
 	if ((fi->flags & O_ACCMODE) == O_WRONLY || (fi->flags & O_DIRECT) ||
 	    sw_fuse_direct_io_mmap())
 		fi->direct_io = 1;
@@ -1190,4 +1191,5 @@ const struct fuse_lowlevel_ops sw_ops = {
 	.create = sw_create,
 	.fallocate = sw_fallocate,
 	.lseek = sw_lseek,
+	.ioctl = sw_csrv_ioctl,
 };

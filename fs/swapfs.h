@@ -7,6 +7,7 @@
 #define SWAPFS_SWAPFS_H
 
 #define FUSE_USE_VERSION 34
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -121,5 +122,28 @@ int sw_csrv_start(struct swapfs *fs, struct fuse_session *se);
 void sw_csrv_stop(struct swapfs *fs);
 /* The socket's name, as the "swapfs.client" xattr gives it; NULL if none. */
 const char *sw_csrv_name(const struct swapfs *fs);
+/* FUSE ioctl: SWC_IOC_GRANT, the proof of access of an open file (proto.h). */
+void sw_csrv_ioctl(fuse_req_t req, fuse_ino_t nr, int cmd, void *arg,
+		   struct fuse_file_info *fi, unsigned flags, const void *in_buf,
+		   size_t in_bufsz, size_t out_bufsz);
+/*
+ * fi->fh of an open file: what open() granted (its O_ACCMODE), recorded by
+ * ops.c at open and create for the client path's SWC_IOC_GRANT.
+ */
+#define SW_FH_OPEN 0x10000u
+static inline uint64_t sw_fh_make(int open_flags)
+{
+	return SW_FH_OPEN | (unsigned)(open_flags & O_ACCMODE);
+}
+static inline bool sw_fh_readable(uint64_t fh)
+{
+	return (fh & SW_FH_OPEN) &&
+	       ((fh & O_ACCMODE) == O_RDONLY || (fh & O_ACCMODE) == O_RDWR);
+}
+static inline bool sw_fh_writable(uint64_t fh)
+{
+	return (fh & SW_FH_OPEN) &&
+	       ((fh & O_ACCMODE) == O_WRONLY || (fh & O_ACCMODE) == O_RDWR);
+}
 
 #endif

@@ -7,6 +7,12 @@
  * call simply reads answers, queueing data completions it meets, until
  * its own arrives.  Buffers not from swapfs_buf_alloc go through bounce
  * regions: shared buffers the library registers itself and reuses.
+ *
+ * A file is registered with the proof of access the daemon hands out
+ * through the mount (SWC_IOC_GRANT on the descriptor, proto.h).  The
+ * daemon closes a connection of an ordinary user that holds nothing
+ * registered for a while; such a connection has no state to lose, so the
+ * next registration simply connects again.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -18,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
@@ -50,6 +57,11 @@ struct swapfs_client {
 	int sock;
 	bool dead;
 	int timeout_ms;
+	struct sockaddr_un sa;	/* the daemon's socket, to connect again */
+	socklen_t salen;
+	uint64_t key;		/* the connection's, for SWC_IOC_GRANT */
+	int64_t refusal;	/* why the daemon refused the connection (tag 0) */
+	unsigned nfiles;	/* registered */
 	struct region *reg;
 	unsigned nreg;
 	uint64_t bounce_bytes;
@@ -152,6 +164,8 @@ static int receive(struct swapfs_client *c, int timeout_ms)
 			}
 		} else if (tag < SWC_MAX_INFLIGHT && c->slot[tag].used) {
 			slot_finish(c, (unsigned)tag, cqe[i].result);
+		} else if (!tag && cqe[i].result < 0) {
+			c->refusal = cqe[i].result;	/* the connection was refused */
 		}
 	}
 	return 1;
@@ -212,14 +226,44 @@ static int64_t control(struct swapfs_client *c, struct swc_req *r, int fd, uint6
 	return c->ctl.result;
 }
 
+/* Connect and say HELLO: a fresh connection, and its key. */
+static int dial(struct swapfs_client *c)
+{
+	struct swc_req hello = { .op = SWC_HELLO, .len = SWC_VERSION };
+	struct swc_cqe no;
+	int64_t r;
+
+	c->dead = false;
+	c->refusal = 0;
+	c->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->sock < 0)
+		return -errno;
+	if (connect(c->sock, (struct sockaddr *)&c->sa, c->salen)) {
+		int err = -errno;
+
+		close(c->sock);
+		c->sock = -1;
+		return err == -ECONNREFUSED ? -ENOTCONN : err;
+	}
+	r = control(c, &hello, -1, &c->key);
+	if (r == -ENOTCONN && !c->refusal &&
+	    recv(c->sock, &no, sizeof(no), MSG_DONTWAIT) == sizeof(no) && !no.tag && no.result < 0)
+		c->refusal = no.result;	/* refused before our HELLO got there */
+	if (r < 0) {
+		close(c->sock);
+		c->sock = -1;
+		c->dead = true;
+		return r == -ENOTCONN && c->refusal ? (int)c->refusal : (int)r;
+	}
+	return 0;
+}
+
 int swapfs_client_open(struct swapfs_client **out, const char *path)
 {
 	struct swapfs_client *c;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct swc_req hello = { .op = SWC_HELLO, .len = SWC_VERSION };
-	char name[sizeof(sa.sun_path) - 1];
+	char name[sizeof(c->sa.sun_path) - 1];
 	ssize_t n = getxattr(path, SWC_XATTR, name, sizeof(name) - 1);
-	int64_t r;
+	int err;
 
 	*out = NULL;
 	if (n < 0)
@@ -233,26 +277,42 @@ int swapfs_client_open(struct swapfs_client **out, const char *path)
 	for (unsigned i = 0; i < SWC_MAX_INFLIGHT; i++)
 		c->free_slot[i] = SWC_MAX_INFLIGHT - 1 - i;
 	c->nfree = SWC_MAX_INFLIGHT;
-	memcpy(sa.sun_path + 1, name, (size_t)n);
-	c->sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c->sock < 0 ||
-	    connect(c->sock, (struct sockaddr *)&sa,
-		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n))) {
-		int err = -errno;
-
-		if (c->sock >= 0)
-			close(c->sock);
+	c->sa.sun_family = AF_UNIX;
+	memcpy(c->sa.sun_path + 1, name, (size_t)n);
+	c->salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	err = dial(c);
+	if (err) {
 		free(c);
-		return err == -ECONNREFUSED ? -ENOTCONN : err;
-	}
-	r = control(c, &hello, -1, NULL);
-	if (r < 0) {
-		close(c->sock);
-		free(c);
-		return (int)r;
+		return err;
 	}
 	*out = c;
 	return 0;
+}
+
+/*
+ * Nothing registered and nothing in flight: the daemon keeps no state of
+ * this connection, and may have closed it as idle.
+ */
+static bool stateless(const struct swapfs_client *c)
+{
+	if (c->nfiles || c->inflight)
+		return false;
+	for (unsigned i = 0; i < c->nreg; i++)
+		if (c->reg[i].used)
+			return false;
+	return true;
+}
+
+/* A stateless connection the daemon closed: connect again. */
+static int redial(struct swapfs_client *c)
+{
+	if (!stateless(c))
+		return -ENOTCONN;
+	if (c->sock >= 0)
+		close(c->sock);
+	c->sock = -1;
+	c->ctl_done = true;
+	return dial(c);
 }
 
 void swapfs_client_set_timeout(struct swapfs_client *c, int timeout_ms)
@@ -303,6 +363,8 @@ static int region_new(struct swapfs_client *c, size_t len, bool bounce)
 	(void)mlock(addr, len);	/* pinned where RLIMIT_MEMLOCK allows */
 	r.len = len;
 	res = control(c, &r, fd, &id);
+	if (res == -ENOTCONN && !redial(c))	/* closed as idle: once more */
+		res = control(c, &r, fd, &id);
 	close(fd);
 	if (res < 0) {
 		munmap(addr, len);
@@ -346,15 +408,29 @@ int swapfs_buf_free(struct swapfs_client *c, void *addr)
 
 int swapfs_file_register(struct swapfs_client *c, int fd, uint64_t *size)
 {
-	struct swc_req r = { .op = SWC_FILE_ADD, .file = (uint32_t)fd };
+	struct swc_req r = { .op = SWC_FILE_ADD };
+	struct swc_grant g;
 	uint64_t id;
 	int64_t res;
 
 	if (fd < 0)
 		return -EBADF;
-	res = control(c, &r, -1, &id);	/* the daemon reads the descriptor through /proc */
+	if (c->dead && (res = redial(c)))
+		return (int)res;
+	for (int attempt = 0;; attempt++) {
+		/* the proof of access: through the mount, from this very open file */
+		g = (struct swc_grant){ .key = c->key };
+		if (ioctl(fd, SWC_IOC_GRANT, &g))
+			return errno == ENOTTY || errno == ENOSYS || errno == EOPNOTSUPP ?
+			       -EXDEV : -errno;	/* not a file of a swapfs mount */
+		r.off = g.id;
+		res = control(c, &r, -1, &id);
+		if (res != -ENOTCONN || attempt || redial(c))
+			break;	/* else closed as idle: again on a new connection */
+	}
 	if (res < 0)
 		return (int)res;
+	c->nfiles++;
 	if (size)
 		*size = (uint64_t)res;
 	return (int)id;
@@ -363,8 +439,11 @@ int swapfs_file_register(struct swapfs_client *c, int fd, uint64_t *size)
 int swapfs_file_unregister(struct swapfs_client *c, int file)
 {
 	struct swc_req r = { .op = SWC_FILE_DEL, .file = (uint32_t)file };
+	int res = file < 0 ? -EBADF : (int)control(c, &r, -1, NULL);
 
-	return file < 0 ? -EBADF : (int)control(c, &r, -1, NULL);
+	if (res != -EBADF && c->nfiles)
+		c->nfiles--;	/* the daemon let it go, or is gone */
+	return res;
 }
 
 int swapfs_fsync(struct swapfs_client *c, int file)
@@ -512,7 +591,8 @@ void swapfs_client_close(struct swapfs_client *c)
 	deadline = now_ms() + c->timeout_ms;
 	while (!c->dead && c->inflight && now_ms() < deadline)
 		receive(c, (int)(deadline - now_ms()));
-	close(c->sock);	/* the daemon unregisters files and buffers */
+	if (c->sock >= 0)
+		close(c->sock);	/* the daemon unregisters files and buffers */
 	for (unsigned i = 0; i < c->nreg; i++)
 		if (c->reg[i].used)
 			munmap(c->reg[i].addr, c->reg[i].len);
