@@ -695,6 +695,7 @@ int main(int argc, char **argv)
 			f.fixed = f.fixed_pass0;
 		}
 		if ((f.table_changed || f.need_checkpoint) && f.mode != MODE_NO && !f.keep_log) {
+			uint64_t gen = f.m.gen;
 			int err;
 
 			/*
@@ -702,10 +703,14 @@ int main(int argc, char **argv)
 			 * above every one on the metadata area, so no record left in the
 			 * log can be read as one of it.
 			 */
-			while (f.m.gen < f.max_gen)
-				f.m.gen += 2;
-			err = sw_meta_checkpoint(&f.m);
-
+			while (gen < f.max_gen)
+				gen += 2;
+			if (gen >= UINT32_MAX) {
+				err = -EOVERFLOW;	/* only a forged generation gets here */
+			} else {
+				f.m.gen = (uint32_t)gen;
+				err = sw_meta_checkpoint(&f.m);
+			}
 			if (err) {
 				fprintf(stderr, "swapfsck: writing the repaired table: %s\n", strerror(-err));
 				rc |= EXIT_OPERR;
