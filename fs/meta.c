@@ -1115,17 +1115,19 @@ static int64_t replay(struct sw_meta *m, const uint8_t *log, size_t len,
  * records of generation gen with consecutive sequence numbers from seq + 1
  * (what replay reads, an incomplete last transaction included) and stops
  * at end.  From there on, runs of records that decode are looked for at
- * every block start (each commit starts on one): a record of a newer
- * generation, or one of this generation with a sequence number above
- * floor, was written after a checkpoint or a commit that replay cannot
- * reach, so the damage before it is no torn tail.  Records of older
+ * every block start (each commit starts on one).  Sequence numbers grow
+ * across generations, so a record of a newer generation, or of an older
+ * one with a sequence number above the checkpoint's, was written after the
+ * checkpoint in use ("newer"), and one of this generation with a sequence
+ * number above floor after a commit that replay cannot reach ("orphan"):
+ * the damage before it is no torn tail.  Other records of older
  * generations are stale bytes of earlier logs.
  */
 struct log_survey {
 	size_t end;		/* where the walk stopped */
 	uint64_t last_seq;	/* sequence number of the last record it read */
-	uint64_t newer, orphans, orphan_first, orphan_last;
-	uint32_t newer_gen, max_gen;
+	uint64_t newer, orphans, orphan_first, orphan_last, max_seq;
+	uint32_t max_gen;
 	size_t tail_end;	/* end of the last block after the walk holding a record of gen */
 };
 
@@ -1133,6 +1135,7 @@ static void log_survey(const uint8_t *log, size_t len, uint32_t gen, uint64_t se
 		       uint64_t floor, struct log_survey *s,
 		       void (*lost_fn)(void *, const struct swf_rec *), void *arg)
 {
+	uint64_t ckpt_seq = seq;
 	size_t pos = 0;
 	struct swf_rec r;
 	int n;
@@ -1144,7 +1147,7 @@ static void log_survey(const uint8_t *log, size_t len, uint32_t gen, uint64_t se
 		pos += (size_t)n;
 	}
 	s->end = pos;
-	s->last_seq = seq;
+	s->last_seq = s->max_seq = seq;
 	if (floor < seq)
 		floor = seq;
 	if (n < 0)	/* a damaged record: the tail to clear reaches at least its block */
@@ -1156,13 +1159,14 @@ static void log_survey(const uint8_t *log, size_t len, uint32_t gen, uint64_t se
 		}
 		if (r.generation > s->max_gen)
 			s->max_gen = r.generation;
+		if (r.seq > s->max_seq)
+			s->max_seq = r.seq;
 		if (r.generation == gen)
 			s->tail_end = (pos + (size_t)n + SWF_BLOCK - 1) / SWF_BLOCK * SWF_BLOCK;
-		if (r.generation > gen || (r.generation == gen && r.seq > floor)) {
-			if (r.generation > gen) {
+		if (r.generation > gen || (r.generation < gen && r.seq > ckpt_seq) ||
+		    (r.generation == gen && r.seq > floor)) {
+			if (r.generation != gen) {
 				s->newer += r.type != SWF_R_PAD;
-				if (r.generation > s->newer_gen)
-					s->newer_gen = r.generation;
 			} else {
 				s->orphans += r.type != SWF_R_PAD;
 				if (!s->orphan_first || r.seq < s->orphan_first)
@@ -1245,9 +1249,9 @@ static void judge_damage(struct sw_meta *m, const struct swf_ckpt *best, bool lo
 	}
 	if (rep->newer_records)
 		snprintf(rep->why, sizeof(rep->why),
-			 "the log holds %llu record(s) of generation %u, newer than the newest "
-			 "readable checkpoint (generation %u)",
-			 (unsigned long long)rep->newer_records, rep->newer_gen, best->generation);
+			 "the log holds %llu record(s) newer than the newest readable checkpoint "
+			 "(generation %u, sequence %llu)", (unsigned long long)rep->newer_records,
+			 best->generation, (unsigned long long)best->seq);
 	else if (rep->orphan_records)
 		snprintf(rep->why, sizeof(rep->why),
 			 "the log is damaged at byte %llu and %llu valid record(s) follow: damage, "
@@ -1310,6 +1314,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	}
 	m->gen = best.generation;
 	rep->generation = best.generation;
+	rep->ckpt_seq = best.seq;
 	m->seq = best.seq;
 	m->next_ino = best.next_ino;
 	m->replaying = true;
@@ -1347,6 +1352,8 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 			best_last = sv[d].last_seq;
 		if (sv[d].max_gen > rep->max_gen)
 			rep->max_gen = sv[d].max_gen;
+		if (sv[d].max_seq > rep->max_seq)
+			rep->max_seq = sv[d].max_seq;
 	}
 	/* records beyond what any mirror's replay reaches: the mirror with the latest */
 	for (unsigned d = 0; d < m->nmirror; d++) {
@@ -1358,7 +1365,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 			zero_to = end;
 		if (rep->log_head[d] < 0 || (!sv[d].newer && sv[d].orphan_last <= best_last))
 			continue;
-		if (!lost || sv[d].newer_gen > sv[lost_dev].newer_gen ||
+		if (!lost || sv[d].newer > sv[lost_dev].newer ||
 		    sv[d].orphan_last > sv[lost_dev].orphan_last) {
 			lost = true;
 			lost_dev = d;
@@ -1371,7 +1378,6 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 		log_survey(log, m->sb.log_size, best.generation, best.seq, best_last, &lost_sv,
 			   lost_fn, lost_arg);
 		rep->newer_records = lost_sv.newer;
-		rep->newer_gen = lost_sv.newer_gen;
 		rep->orphan_records = lost_sv.orphans;
 		rep->orphan_first_seq = lost_sv.orphan_first;
 		rep->orphan_last_seq = lost_sv.orphan_last;

@@ -122,13 +122,16 @@ struct sw_load_report {
 	bool ckpt_torn;		/* the same, but the log continues it: an interrupted
 				 * checkpoint, nothing lost */
 	unsigned lost_slot;	/* that slot (0 A, 1 B) */
-	uint64_t newer_records;	/* log records of a generation above the checkpoint's */
-	uint32_t newer_gen;	/* the highest such generation */
+	uint64_t newer_records;	/* log records written after the checkpoint in use: of a
+				 * newer generation, or of an older one with a higher
+				 * sequence number than the checkpoint's */
+	uint64_t ckpt_seq;	/* last sequence number the checkpoint in use holds */
 	uint64_t orphan_records;	/* valid records of the checkpoint's generation after a
 					 * damaged one, beyond every mirror's valid prefix */
 	uint64_t orphan_first_seq, orphan_last_seq;
 	uint64_t damage_at;	/* log byte offset of the damage they follow */
 	uint32_t max_gen;	/* highest generation any slot header or log record names */
+	uint64_t max_seq;	/* highest sequence number of any valid log record */
 	char why[256];		/* the daemon's refusal, or a note (ckpt_torn) */
 	/* called for each lost record (newer or orphan) of one mirror, in log order */
 	void (*lost_fn)(void *arg, const struct swf_rec *r);

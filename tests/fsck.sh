@@ -58,7 +58,7 @@ refuses_mount() {
 	grep -q "run swapfsck" "$T/daemon.log" || { cat "$T/daemon.log"; fail "$1: no 'run swapfsck' in the daemon's message"; }
 	rm -f "$T/daemon.log"
 }
-for name in ckpt_lost ckpt_unreadable log_corrupt; do
+for name in ckpt_lost ckpt_unreadable ckpt_partial log_corrupt; do
 	fresh; "$CORRUPT" "$DEVS" $name || fail "corrupt $name"
 	"$FSCK" -n "$DEVS" >"$T/out" 2>&1; rc=$?
 	[ $rc -eq 4 ] || { cat "$T/out"; fail "$name: -n exit $rc, want 4"; }

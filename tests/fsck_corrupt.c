@@ -219,6 +219,20 @@ int main(int argc, char **argv)
 			 * checkpoint in use: an interrupted checkpoint (nothing lost) */
 			log_commit(20, "after", 2);
 			scribble(sb.meta_offset + ((m.gen + 1) % 2) * sb.ckpt_size + 4096, 512);
+		} else if (!strcmp(what, "ckpt_partial")) {
+			/* a checkpoint that reached mirror 0 only (mirror 1's write failed),
+			 * after which commits went on in the old generation */
+			uint32_t gen = m.gen;
+			uint64_t head;
+
+			log_commit(20, "before", 2);
+			head = m.head;
+			m.nmirror = 1;
+			must(sw_meta_checkpoint(&m), "checkpoint on mirror 0");
+			m.nmirror = 2;
+			m.gen = gen;
+			m.head = head;
+			log_commit(21, "after", 2);
 		} else if (!strcmp(what, "log_corrupt")) {
 			/* three commits; the second one's block is garbage on both mirrors */
 			log_commit(20, "c1", 2);

@@ -17,7 +17,7 @@ enum fsck_problem {
 	PR_BAD_RECORD = 0x0204,		/* a record that contradicts the table */
 	PR_CKPT_LOST = 0x0205,		/* a slot unreadable on every mirror; the log does not continue the other */
 	PR_CKPT_TORN = 0x0206,		/* the same, the log continues the other: interrupted checkpoint */
-	PR_LOG_NEWER = 0x0207,		/* log records newer than the checkpoint in use */
+	PR_LOG_NEWER = 0x0207,		/* log records written after the checkpoint in use */
 	PR_LOG_CORRUPT = 0x0208,	/* valid records after a damaged one: damage, not a torn tail */
 	PR_DIRENT_DANGLING = 0x0301,	/* entry names a missing inode */
 	PR_DIR_EXTRA_LINK = 0x0302,	/* a directory named by a second entry (cycle or hard link) */
@@ -53,7 +53,7 @@ static const struct fsck_problem_desc fsck_problems[] = {
 	  "keep generation %llu; what only the damaged checkpoint held is lost", false },
 	{ PR_CKPT_TORN, "checkpoint slot %s is unreadable on every mirror; the log continues generation %llu (an interrupted checkpoint)",
 	  "write a new checkpoint", true },
-	{ PR_LOG_NEWER, "metadata log holds %llu record(s) of generation %llu, newer than the checkpoint in use (generation %llu)",
+	{ PR_LOG_NEWER, "metadata log holds %llu record(s) newer than the checkpoint in use (generation %llu, sequence %llu)",
 	  "drop them; the changes they record are lost", false },
 	{ PR_LOG_CORRUPT, "metadata log is damaged at byte %llu and %llu valid record(s) follow (sequence %llu..%llu): damage, not a torn write",
 	  "drop the damaged record and everything after it; the changes they record are lost", false },

@@ -42,6 +42,7 @@ struct fsck {
 	bool loaded, table_changed, need_checkpoint;
 	bool keep_log;		/* metadata loss left unrepaired: write nothing */
 	uint32_t max_gen;	/* highest generation on the metadata area */
+	uint64_t max_seq;	/* highest sequence number in the logs */
 	unsigned found, fixed, left, fixed_pass0;
 	json_object *jproblems;
 };
@@ -290,6 +291,7 @@ static int check_metadata(struct fsck *f)
 	}
 	f->loaded = true;
 	f->max_gen = rep.max_gen;
+	f->max_seq = rep.max_seq;
 	nm = f->m.nmirror;
 	/*
 	 * Damage a crash cannot leave: what it loses is said, and while it is
@@ -307,7 +309,7 @@ static int check_metadata(struct fsck *f)
 	}
 	if (rep.newer_records) {
 		if (problem(f, PR_LOG_NEWER, 0, (unsigned long long)rep.newer_records,
-			    (unsigned long long)rep.newer_gen, (unsigned long long)rep.generation))
+			    (unsigned long long)rep.generation, (unsigned long long)rep.ckpt_seq))
 			f->need_checkpoint = true;
 		else
 			f->keep_log = true;
@@ -700,11 +702,14 @@ int main(int argc, char **argv)
 
 			/*
 			 * The new checkpoint goes to the slot not in use, with a generation
-			 * above every one on the metadata area, so no record left in the
-			 * log can be read as one of it.
+			 * above every one on the metadata area and a sequence number above
+			 * every one in the logs, so no record left there (dropped ones
+			 * included) can be read as one of it or as newer than it.
 			 */
 			while (gen < f.max_gen)
 				gen += 2;
+			if (f.m.seq < f.max_seq)
+				f.m.seq = f.max_seq;
 			if (gen >= UINT32_MAX) {
 				err = -EOVERFLOW;	/* only a forged generation gets here */
 			} else {
