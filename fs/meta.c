@@ -882,6 +882,28 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 				err = cbuf_rec(b, &r);
 		}
 	}
+	/*
+	 * Directories no entry names: removed while the kernel still refers to
+	 * them (they are empty), kept until FORGET logs their INODE_FREE, which
+	 * must find them at replay.  Entries are written only where the inode
+	 * they name is already in the checkpoint (swapfsck's unrepaired states).
+	 */
+	for (size_t s = 0; s < m->hsize && !err; s++)
+		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext) {
+			if (!i->dir || i->a.ino == SW_ROOT_INO || i->ckpt_mark == m->gen + 1)
+				continue;
+			i->ckpt_mark = m->gen + 1;
+			err = ckpt_inode(b, i);
+			for (size_t k = 0; k < i->dir->n && !err; k++) {
+				struct sw_dent *e = &i->dir->e[k];
+				struct sw_inode *c = e->ino ? sw_inode_get(m, e->ino) : NULL;
+				struct swf_rec r = { .type = SWF_R_DIRENT_ADD,
+					.u.dirent = { i->a.ino, e->ino, e->name, (uint16_t)strlen(e->name) } };
+
+				if (c && (!c->dir || c->ckpt_mark == m->gen + 1))
+					err = cbuf_rec(b, &r);
+			}
+		}
 	free(queue);
 	return err;
 }

@@ -31,6 +31,8 @@ done
 # -p fixes what a crash leaves, and only that
 fresh; "$CORRUPT" "$DEVS" log_torn
 "$FSCK" -p "$DEVS" >/dev/null; [ $? -eq 1 ] || fail "-p on a torn log"
+fresh; "$CORRUPT" "$DEVS" orphan_dir
+"$FSCK" -p "$DEVS" >/dev/null; [ $? -eq 1 ] || fail "-p on a removed directory the kernel held at a crash"
 fresh; "$CORRUPT" "$DEVS" nlink
 "$FSCK" -p "$DEVS" >/dev/null; [ $? -eq 4 ] || fail "-p on a wrong link count must leave it (exit 4)"
 "$FSCK" -n --json "$DEVS" | $PY -c 'import json,sys; j=json.load(sys.stdin); assert j["problems"][0]["code"]==0x305, j' ||

@@ -173,6 +173,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(what, "orphan")) {
 		inode(11, S_IFREG | 0600, 0, au);
 		extent(11, 0, 20 * au, au);
+	} else if (!strcmp(what, "orphan_dir")) {	/* removed, the kernel held it at a crash */
+		inode(16, S_IFDIR | 0755, 0, 0);
 	} else if (!strcmp(what, "nlink")) {
 		sw_inode_get(&m, 4)->a.nlink = 5;
 	} else if (!strcmp(what, "bad_mode")) {

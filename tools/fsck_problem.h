@@ -22,7 +22,7 @@ enum fsck_problem {
 	PR_DIRENT_DANGLING = 0x0301,	/* entry names a missing inode */
 	PR_DIR_EXTRA_LINK = 0x0302,	/* a directory named by a second entry (cycle or hard link) */
 	PR_UNREACHABLE = 0x0303,	/* inode with links but no entry */
-	PR_ORPHAN = 0x0304,		/* inode without links (open-unlinked at a crash) */
+	PR_ORPHAN = 0x0304,		/* inode without links (open-unlinked or a referenced removed directory at a crash) */
 	PR_NLINK = 0x0305,		/* link count differs from the entries */
 	PR_BAD_MODE = 0x0306,		/* unknown file type */
 	PR_SYMLINK_TARGET = 0x0307,	/* symlink without a target */

@@ -476,7 +476,9 @@ static void check_tree(struct fsck *f)
 		}
 		if (i->nlookup || (i->dir && i->nopen))
 			continue;
-		if (!i->a.nlink && !i->dir) {
+		/* no links: a file open and unlinked at a crash, or an empty directory
+		 * removed while the kernel still referred to it */
+		if (!i->a.nlink && (!i->dir || !i->dir->live)) {
 			if (problem(f, PR_ORPHAN, (unsigned long long)sw_inode_allocated(i),
 				    (unsigned long long)i->a.ino))
 				fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE,
@@ -512,7 +514,7 @@ static void check_tree(struct fsck *f)
 					want++;
 			}
 		}
-		if (!i->nlookup && !i->dir)
+		if (!i->nlookup && (!i->dir || (!i->nopen && !i->a.nlink)))
 			continue;	/* freed above, or left as reported */
 		if (i->a.nlink != want &&
 		    problem(f, PR_NLINK, 0, (unsigned long long)i->a.ino,
