@@ -262,6 +262,7 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 {
 	char msg[1024], **members;
 	int n = split_members(devices, &members, SWF_MAX_MEMBERS), err;
+	struct sw_load_report rep = {0};
 
 	if (n < 0) {
 		fprintf(stderr, "swapfs: '%s': expected DEVICE[:DEVICE...]\n", devices);
@@ -274,13 +275,15 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 		fprintf(stderr, "swapfs: %s\n", msg);
 		return err;
 	}
-	err = sw_meta_load(&fs->meta, fs->vol, &fs->sb, read_only);
+	err = sw_meta_open(&fs->meta, fs->vol, &fs->sb, read_only ? SW_LOAD_READ_ONLY : 0, &rep);
 	if (err) {
-		fprintf(stderr, "swapfs: cannot load the metadata: %s%s\n", strerror(-err),
-			err == -EUCLEAN ? " (run swapfsck)" : "");
+		fprintf(stderr, "swapfs: cannot load the metadata: %s%s%s%s\n", strerror(-err),
+			rep.why[0] ? ": " : "", rep.why, err == -EUCLEAN ? " (run swapfsck)" : "");
 		swe_volume_close(fs->vol);
 		return err;
 	}
+	if (rep.ckpt_torn)
+		fprintf(stderr, "swapfs: note: %s\n", rep.why);
 	err = swe_arena_create(&fs->arena, staging, 0, 0);
 	if (err) {
 		fprintf(stderr, "swapfs: staging memory: %s\n", swe_errmsg());

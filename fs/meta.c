@@ -968,6 +968,28 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 				err = cbuf_rec(b, &r);
 		}
 	}
+	/*
+	 * Directories no entry names: removed while the kernel still refers to
+	 * them (they are empty), kept until FORGET logs their INODE_FREE, which
+	 * must find them at replay.  Entries are written only where the inode
+	 * they name is already in the checkpoint (swapfsck's unrepaired states).
+	 */
+	for (size_t s = 0; s < m->hsize && !err; s++)
+		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext) {
+			if (!i->dir || i->a.ino == SW_ROOT_INO || i->ckpt_mark == mark)
+				continue;
+			i->ckpt_mark = mark;
+			err = ckpt_inode(b, i);
+			for (size_t k = 0; k < i->dir->n && !err; k++) {
+				struct sw_dent *e = &i->dir->e[k];
+				struct sw_inode *c = e->ino ? sw_inode_get(m, e->ino) : NULL;
+				struct swf_rec r = { .type = SWF_R_DIRENT_ADD,
+					.u.dirent = { i->a.ino, e->ino, e->name, (uint16_t)strlen(e->name) } };
+
+				if (c && (!c->dir || c->ckpt_mark == mark))
+					err = cbuf_rec(b, &r);
+			}
+		}
 	free(queue);
 	return err;
 }
@@ -1107,9 +1129,12 @@ static int ckpt_read(struct sw_meta *m, unsigned dev, unsigned slot,
 	int err;
 
 	*body = NULL;
+	memset(c, 0, sizeof(*c));
 	if (posix_memalign((void **)&p, SWF_BLOCK, SWF_BLOCK))
 		return -ENOMEM;
 	err = swe_member_pread(m->vol, dev, p, SWF_BLOCK, off);
+	if (!err && !p[0] && !memcmp(p, p + 1, SWF_BLOCK - 1))
+		err = -ENODATA;		/* never written (slot A of a fresh format) */
 	if (!err)
 		err = swf_ckpt_decode(c, p);
 	free(p);
@@ -1209,6 +1234,97 @@ static int64_t replay(struct sw_meta *m, const uint8_t *log, size_t len,
 	return (int64_t)((group_start + SWF_BLOCK - 1) / SWF_BLOCK * SWF_BLOCK);
 }
 
+/*
+ * What one mirror's log holds beyond what replay can use.  The walk follows
+ * records of generation gen with consecutive sequence numbers from seq + 1
+ * (what replay reads, an incomplete last transaction included) and stops
+ * at end.  From there on, runs of records that decode are looked for at
+ * every block start (each commit starts on one).  Sequence numbers grow
+ * across generations, so a record of a newer generation, or of an older
+ * one with a sequence number above the checkpoint's, was written after the
+ * checkpoint in use ("newer"), and one of this generation with a sequence
+ * number above floor after a commit that replay cannot reach ("orphan"):
+ * the damage before it is no torn tail.  Other records of older
+ * generations are stale bytes of earlier logs.
+ */
+struct log_survey {
+	size_t end;		/* where the walk stopped */
+	uint64_t last_seq;	/* sequence number of the last record it read */
+	uint64_t newer, orphans, orphan_first, orphan_last, max_seq;
+	uint32_t max_gen;
+	size_t tail_end;	/* end of the last block after the walk holding a record of gen */
+};
+
+static void log_survey(const uint8_t *log, size_t len, uint32_t gen, uint64_t seq,
+		       uint64_t floor, struct log_survey *s,
+		       void (*lost_fn)(void *, const struct swf_rec *), void *arg)
+{
+	uint64_t ckpt_seq = seq;
+	size_t pos = 0;
+	struct swf_rec r;
+	int n;
+
+	memset(s, 0, sizeof(*s));
+	while ((n = swf_rec_decode(&r, log + pos, len - pos)) > 0 &&
+	       r.generation == gen && r.seq == seq + 1) {
+		seq = r.seq;
+		pos += (size_t)n;
+	}
+	s->end = pos;
+	s->last_seq = s->max_seq = seq;
+	if (floor < seq)
+		floor = seq;
+	if (n < 0)	/* a damaged record: the tail to clear reaches at least its block */
+		s->tail_end = (pos / SWF_BLOCK + 1) * SWF_BLOCK;
+	while (pos < len) {
+		if ((n = swf_rec_decode(&r, log + pos, len - pos)) <= 0) {
+			pos = (pos / SWF_BLOCK + 1) * SWF_BLOCK;
+			continue;
+		}
+		if (r.generation > s->max_gen)
+			s->max_gen = r.generation;
+		if (r.seq > s->max_seq)
+			s->max_seq = r.seq;
+		if (r.generation == gen)
+			s->tail_end = (pos + (size_t)n + SWF_BLOCK - 1) / SWF_BLOCK * SWF_BLOCK;
+		if (r.generation > gen || (r.generation < gen && r.seq > ckpt_seq) ||
+		    (r.generation == gen && r.seq > floor)) {
+			if (r.generation != gen) {
+				s->newer += r.type != SWF_R_PAD;
+			} else {
+				s->orphans += r.type != SWF_R_PAD;
+				if (!s->orphan_first || r.seq < s->orphan_first)
+					s->orphan_first = r.seq;
+				if (r.seq > s->orphan_last)
+					s->orphan_last = r.seq;
+			}
+			if (lost_fn && r.type != SWF_R_PAD)
+				lost_fn(arg, &r);
+		}
+		pos += (size_t)n;
+	}
+}
+
+/* Zero [from, to) of the log on every mirror. */
+static int log_zero(struct sw_meta *m, uint64_t from, uint64_t to)
+{
+	size_t len = (size_t)(to - from);
+	uint8_t *z;
+	int err = 0;
+
+	if (from >= to)
+		return 0;
+	if (posix_memalign((void **)&z, SWF_BLOCK, len))
+		return -ENOMEM;
+	memset(z, 0, len);
+	for (unsigned d = 0; d < m->nmirror && !err; d++)
+		err = swe_member_pwrite(m->vol, d, z, len, m->sb.log_offset + from);
+	for (unsigned d = 0; d < m->nmirror && !err; d++)
+		err = swe_member_flush(m->vol, d);
+	free(z);
+	return err;
+}
+
 static int rebuild_alloc(struct sw_meta *m)
 {
 	uint64_t row = (uint64_t)m->sb.stripe_unit * m->sb.dev_count;
@@ -1230,23 +1346,75 @@ int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
 	return sw_meta_open(m, vol, sb, read_only ? SW_LOAD_READ_ONLY : 0, NULL);
 }
 
+/* Slot headers and the surveys of every mirror's log: what a crash cannot explain. */
+static void judge_damage(struct sw_meta *m, const struct swf_ckpt *best, bool log_continues,
+			 struct sw_load_report *rep)
+{
+	unsigned other = (best->generation + 1) % 2;
+	bool other_ok = false, all_empty = true;
+
+	for (unsigned d = 0; d < m->nmirror; d++)
+		for (unsigned slot = 0; slot < 2; slot++)
+			if (rep->ckpt_gen[d][slot] > rep->max_gen)
+				rep->max_gen = rep->ckpt_gen[d][slot];
+	for (unsigned d = 0; d < m->nmirror; d++) {
+		if (!rep->ckpt_err[d][other])
+			other_ok = true;	/* an older checkpoint, intact */
+		if (rep->ckpt_err[d][other] != -ENODATA)
+			all_empty = false;
+	}
+	/* slot A stays empty until generation 2; after that both slots hold one */
+	if (!other_ok && !(all_empty && best->generation == 1)) {
+		rep->lost_slot = other;
+		if (log_continues)
+			rep->ckpt_torn = true;
+		else
+			rep->ckpt_lost = true;
+	}
+	if (rep->newer_records)
+		snprintf(rep->why, sizeof(rep->why),
+			 "the log holds %llu record(s) newer than the newest readable checkpoint "
+			 "(generation %u, sequence %llu)", (unsigned long long)rep->newer_records,
+			 best->generation, (unsigned long long)best->seq);
+	else if (rep->orphan_records)
+		snprintf(rep->why, sizeof(rep->why),
+			 "the log is damaged at byte %llu and %llu valid record(s) follow: damage, "
+			 "not a torn write",
+			 (unsigned long long)rep->damage_at, (unsigned long long)rep->orphan_records);
+	else if (rep->ckpt_lost)
+		snprintf(rep->why, sizeof(rep->why),
+			 "checkpoint slot %c is unreadable on every mirror and may have held a "
+			 "newer table than generation %u", 'A' + other, best->generation);
+	else if (rep->ckpt_torn)
+		snprintf(rep->why, sizeof(rep->why),
+			 "checkpoint slot %c is unreadable on every mirror: an interrupted "
+			 "checkpoint (the log continues generation %u)", 'A' + other,
+			 best->generation);
+}
+
 int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_super *sb,
 		 unsigned flags, struct sw_load_report *rep)
 {
 	struct swf_ckpt best = {0}, c;
 	uint8_t *best_body = NULL, *body, *log = NULL;
 	int64_t best_head = -1;
-	uint64_t records;
-	unsigned best_dev = 0;
-	struct sw_load_report scratch;
-	bool read_only = flags & SW_LOAD_READ_ONLY;
+	uint64_t records, best_last = 0, zero_to = 0;
+	unsigned best_dev = 0, lost_dev = 0;
+	struct log_survey sv[SWF_MIRRORS], lost_sv = {0};
+	struct sw_load_report scratch = {0};
+	bool read_only = flags & SW_LOAD_READ_ONLY, lost = false;
 	int err = meta_init(m, vol, sb, read_only);
+	void (*lost_fn)(void *, const struct swf_rec *);
+	void *lost_arg;
 
 	if (err)
 		return err;
 	if (!rep)
 		rep = &scratch;
+	lost_fn = rep->lost_fn;
+	lost_arg = rep->lost_arg;
 	memset(rep, 0, sizeof(*rep));
+	memset(sv, 0, sizeof(sv));
 	m->salvage = flags & SW_LOAD_SALVAGE;
 	/* newest valid checkpoint over both slots of every mirror */
 	for (unsigned d = 0; d < m->nmirror; d++)
@@ -1264,16 +1432,20 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 			}
 		}
 	if (!best_body) {
+		snprintf(rep->why, sizeof(rep->why), "no valid checkpoint on any metadata mirror");
 		err = -EUCLEAN;
 		goto out;
 	}
 	m->gen = best.generation;
 	rep->generation = best.generation;
+	rep->ckpt_seq = best.seq;
 	m->seq = best.seq;
 	m->next_ino = best.next_ino;
 	m->replaying = true;
 	err = apply_all(m, best_body, best.body_len);
 	if (err || !sw_inode_get(m, SW_ROOT_INO) || !sw_inode_get(m, SW_ROOT_INO)->dir) {
+		snprintf(rep->why, sizeof(rep->why), "checkpoint generation %u does not apply",
+			 best.generation);
 		err = -EUCLEAN;
 		goto out;
 	}
@@ -1299,6 +1471,46 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 			best_head = head;
 			best_dev = d;
 		}
+		log_survey(log, m->sb.log_size, best.generation, best.seq, 0, &sv[d], NULL, NULL);
+		if (sv[d].last_seq > best_last)
+			best_last = sv[d].last_seq;
+		if (sv[d].max_gen > rep->max_gen)
+			rep->max_gen = sv[d].max_gen;
+		if (sv[d].max_seq > rep->max_seq)
+			rep->max_seq = sv[d].max_seq;
+	}
+	/* records beyond what any mirror's replay reaches: the mirror with the latest */
+	for (unsigned d = 0; d < m->nmirror; d++) {
+		uint64_t end = (sv[d].end + SWF_BLOCK - 1) / SWF_BLOCK * SWF_BLOCK;
+
+		if (sv[d].tail_end > zero_to)
+			zero_to = sv[d].tail_end;
+		if (end > zero_to)
+			zero_to = end;
+		if (rep->log_head[d] < 0 || (!sv[d].newer && sv[d].orphan_last <= best_last))
+			continue;
+		if (!lost || sv[d].newer > sv[lost_dev].newer ||
+		    sv[d].orphan_last > sv[lost_dev].orphan_last) {
+			lost = true;
+			lost_dev = d;
+		}
+	}
+	if (lost) {
+		err = swe_member_pread(vol, lost_dev, log, m->sb.log_size, m->sb.log_offset);
+		if (err)
+			goto out;
+		log_survey(log, m->sb.log_size, best.generation, best.seq, best_last, &lost_sv,
+			   lost_fn, lost_arg);
+		rep->newer_records = lost_sv.newer;
+		rep->orphan_records = lost_sv.orphans;
+		rep->orphan_first_seq = lost_sv.orphan_first;
+		rep->orphan_last_seq = lost_sv.orphan_last;
+		rep->damage_at = lost_sv.end;
+	}
+	judge_damage(m, &best, best_last > best.seq, rep);
+	if (!m->salvage && (rep->newer_records || rep->orphan_records || rep->ckpt_lost)) {
+		err = -EUCLEAN;
+		goto out;
 	}
 	if (best_head > 0) {
 		err = swe_member_pread(vol, best_dev, log, m->sb.log_size, m->sb.log_offset);
@@ -1311,9 +1523,13 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	m->replaying = false;
 	m->head = best_head > 0 ? (uint64_t)best_head : 0;
 	err = rebuild_alloc(m);
-	/* start a clean generation so no torn tail can be mistaken for new records */
-	if (!err && !read_only && best_head > 0 && !(flags & SW_LOAD_NO_CHECKPOINT)) {
-		err = sw_meta_checkpoint(m);
+	if (!err && !read_only && !(flags & SW_LOAD_NO_CHECKPOINT)) {
+		/* what lies past the head of this generation (a torn tail) is cleared
+		 * before new commits land there: none of it may be read as theirs */
+		err = log_zero(m, m->head, zero_to < m->sb.log_size ? zero_to : m->sb.log_size);
+		/* start a clean generation so no torn tail can be mistaken for new records */
+		if (!err && best_head > 0)
+			err = sw_meta_checkpoint(m);
 		/* a table too big for its slot still mounts, from the log as replayed;
 		 * new names are refused (meta_full) until removals make room */
 		if (err == -ENOSPC)
@@ -1365,17 +1581,21 @@ int sw_meta_format(struct swe_volume *vol, const struct swf_super *sb,
 		err = cbuf_init(&b, sb->ckpt_size);
 	if (!err)
 		err = ckpt_serialize(&m, &b);
-	/* generation 1 lives in slot B; slot A and the log start zeroed */
+	/* generation 1 lives in slot B; slot A and the log start zeroed (all of
+	 * the log: records an earlier filesystem left there must not look like
+	 * ones of this one to the damage checks at load) */
 	if (!err)
 		err = ckpt_write(vol, sb, m.nmirror, &b, 1, 0, m.next_ino);
-	if (!err && posix_memalign((void **)&zero, SWF_BLOCK, SWF_BLOCK * 4))
+	if (!err && posix_memalign((void **)&zero, SWF_BLOCK, 1 << 20))
 		err = -ENOMEM;
 	if (!err)
-		memset(zero, 0, SWF_BLOCK * 4);
+		memset(zero, 0, 1 << 20);
 	for (unsigned d = 0; d < m.nmirror && !err; d++) {
 		err = swe_member_pwrite(vol, d, zero, SWF_BLOCK, sb->meta_offset);
-		if (!err)
-			err = swe_member_pwrite(vol, d, zero, SWF_BLOCK * 4, sb->log_offset);
+		for (uint64_t at = 0; !err && at < sb->log_size; at += 1 << 20)
+			err = swe_member_pwrite(vol, d, zero, sb->log_size - at < (1 << 20) ?
+						(size_t)(sb->log_size - at) : 1 << 20,
+						sb->log_offset + at);
 		if (!err)
 			err = swe_member_flush(vol, d);
 	}

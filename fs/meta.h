@@ -111,11 +111,34 @@ struct sw_meta {
 
 /* What swapfsck learns while loading: the state of each mirror's copies. */
 struct sw_load_report {
-	int ckpt_err[SWF_MIRRORS][2];	/* per mirror and slot: 0 valid, else -errno */
-	uint32_t ckpt_gen[SWF_MIRRORS][2];
+	int ckpt_err[SWF_MIRRORS][2];	/* per mirror and slot: 0 valid, -ENODATA empty, else -errno */
+	uint32_t ckpt_gen[SWF_MIRRORS][2];	/* as its header says (0: no readable header) */
 	int64_t log_head[SWF_MIRRORS];	/* valid prefix of each mirror's log */
 	bool log_torn[SWF_MIRRORS];	/* a damaged record right after that prefix */
 	uint32_t generation;		/* of the checkpoint in use */
+	/*
+	 * Damage that a crash cannot leave (docs/RELIABILITY.md, "Damaged
+	 * checkpoints and logs"): the daemon refuses to mount with any of it.
+	 */
+	bool ckpt_lost;		/* the other slot is unreadable on every mirror and the
+				 * log does not continue the checkpoint in use */
+	bool ckpt_torn;		/* the same, but the log continues it: an interrupted
+				 * checkpoint, nothing lost */
+	unsigned lost_slot;	/* that slot (0 A, 1 B) */
+	uint64_t newer_records;	/* log records written after the checkpoint in use: of a
+				 * newer generation, or of an older one with a higher
+				 * sequence number than the checkpoint's */
+	uint64_t ckpt_seq;	/* last sequence number the checkpoint in use holds */
+	uint64_t orphan_records;	/* valid records of the checkpoint's generation after a
+					 * damaged one, beyond every mirror's valid prefix */
+	uint64_t orphan_first_seq, orphan_last_seq;
+	uint64_t damage_at;	/* log byte offset of the damage they follow */
+	uint32_t max_gen;	/* highest generation any slot header or log record names */
+	uint64_t max_seq;	/* highest sequence number of any valid log record */
+	char why[256];		/* the daemon's refusal, or a note (ckpt_torn) */
+	/* called for each lost record (newer or orphan) of one mirror, in log order */
+	void (*lost_fn)(void *arg, const struct swf_rec *r);
+	void *lost_arg;
 };
 
 #define SW_LOAD_READ_ONLY 1u

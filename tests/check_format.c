@@ -533,6 +533,38 @@ START_TEST(log_full_triggers_checkpoint)
 }
 END_TEST
 
+/*
+ * A directory removed while the kernel still refers to it stays in the
+ * table (nlink 0) until FORGET, which logs its INODE_FREE.  A checkpoint in
+ * between must hold it, or that record contradicts the table at the next
+ * load (seen as a failed swapfsck -p after a kill -9 under fsstress).
+ */
+START_TEST(removed_directory_still_referenced_survives_checkpoint)
+{
+	struct sw_meta m;
+
+	ck_assert_int_eq(sw_meta_load(&m, vol, &sb, false), 0);
+	ck_assert_int_eq(sw_meta_emit(&m, &(struct swf_rec){ .type = SWF_R_INODE,
+		.flags = SWF_RF_CONT, .u.inode = { 50, S_IFDIR | 0755, 0, 0, 2 } }), 0);
+	ck_assert_int_eq(sw_meta_emit(&m, &(struct swf_rec){ .type = SWF_R_DIRENT_ADD,
+		.u.dirent = { 1, 50, "gone", 4 } }), 0);
+	ck_assert_int_eq(sw_meta_commit(&m, true), 0);
+	ck_assert_int_eq(sw_meta_emit(&m, &(struct swf_rec){ .type = SWF_R_DIRENT_DEL,
+		.flags = SWF_RF_CONT, .u.dirent = { 1, 50, "gone", 4 } }), 0);
+	ck_assert_int_eq(sw_meta_emit(&m, &(struct swf_rec){ .type = SWF_R_INODE,
+		.u.inode = { 50, S_IFDIR | 0755, 0, 0, 0 } }), 0);
+	sw_inode_get(&m, 50)->nlookup = 1;	/* rmdir'd; the kernel still holds it */
+	ck_assert_int_eq(sw_meta_checkpoint(&m), 0);
+	ck_assert_int_eq(sw_meta_emit(&m, &(struct swf_rec){ .type = SWF_R_INODE_FREE,
+		.u.free.ino = 50 }), 0);	/* its FORGET */
+	ck_assert_int_eq(sw_meta_commit(&m, true), 0);
+	sw_meta_close(&m);	/* a crash: no final checkpoint */
+	ck_assert_int_eq(sw_meta_load(&m, vol, &sb, true), 0);
+	ck_assert_ptr_null(sw_inode_get(&m, 50));
+	sw_meta_close(&m);
+}
+END_TEST
+
 START_TEST(fsvol_detects_wrong_members)
 {
 	const char *swapped[2] = { im.paths[1], im.paths[0] };
@@ -571,6 +603,7 @@ static Suite *format_suite(void)
 	tcase_add_test(log, log_replay_yields_a_prefix);
 	tcase_add_test(log, one_mirror_damaged_other_serves);
 	tcase_add_test(log, log_full_triggers_checkpoint);
+	tcase_add_test(log, removed_directory_still_referenced_survives_checkpoint);
 	tcase_add_test(log, fsvol_detects_wrong_members);
 	suite_add_tcase(s, enc);
 	suite_add_tcase(s, al);

@@ -83,6 +83,59 @@ static void log_record(struct swf_rec r, unsigned mirrors)
 	free(buf);
 }
 
+/*
+ * One committed transaction in the next log block of the given mirrors, as
+ * the daemon writes it: an INODE record for a new regular file and the
+ * DIRENT_ADD that names it in the root, then a PAD to the end of the block.
+ */
+static void log_commit(uint64_t ino, const char *name, unsigned mirrors)
+{
+	uint8_t *buf = aligned_alloc(4096, 4096);
+	struct swf_rec r[3] = {
+		{ .type = SWF_R_INODE, .flags = SWF_RF_CONT, .u.inode = { ino, S_IFREG | 0644, 0, 0,
+			1, 0, 0, 1764000000000000000LL, 1764000000000000000LL,
+			1764000000000000000LL, 0 } },
+		{ .type = SWF_R_DIRENT_ADD, .u.dirent = { 1, ino, name, (uint16_t)strlen(name) } },
+		{ .type = SWF_R_PAD },
+	};
+	size_t len = 0;
+
+	memset(buf, 0, 4096);
+	for (int i = 0; i < 3; i++) {
+		int n;
+
+		r[i].generation = m.gen;
+		r[i].seq = ++m.seq;
+		n = swf_rec_encode(&r[i], buf + len, i < 2 ? 4096 - len - 64 : 4096 - len);
+		if (n < 0)
+			must(-EINVAL, "encode");
+		len += (size_t)n;
+	}
+	for (unsigned d = 0; d < mirrors; d++)
+		must(swe_member_pwrite(vol, d, buf, 4096, sb.log_offset + m.head), "log write");
+	m.head += 4096;
+	free(buf);
+}
+
+/* Random-looking bytes (a fixed xorshift) over len bytes at off of every mirror. */
+static void scribble(uint64_t off, size_t len)
+{
+	char *buf = aligned_alloc(4096, 4096);
+	uint64_t base = off / 4096 * 4096, x = 0x9e3779b97f4a7c15ull;
+
+	for (unsigned d = 0; d < m.nmirror; d++) {
+		must(swe_member_pread(vol, d, buf, 4096, base), "read");
+		for (size_t i = 0; i < len; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[off - base + i] = (char)x;
+		}
+		must(swe_member_pwrite(vol, d, buf, 4096, base), "write");
+	}
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
 	char **members, msg[512];
@@ -120,6 +173,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(what, "orphan")) {
 		inode(11, S_IFREG | 0600, 0, au);
 		extent(11, 0, 20 * au, au);
+	} else if (!strcmp(what, "orphan_dir")) {	/* removed, the kernel held it at a crash */
+		inode(16, S_IFDIR | 0755, 0, 0);
 	} else if (!strcmp(what, "nlink")) {
 		sw_inode_get(&m, 4)->a.nlink = 5;
 	} else if (!strcmp(what, "bad_mode")) {
@@ -151,6 +206,47 @@ int main(int argc, char **argv)
 		} else if (!strcmp(what, "bad_record")) {
 			log_record((struct swf_rec){ .type = SWF_R_DIRENT_DEL,
 				.u.dirent = { 1, 99, "nothing", 7 } }, 2);
+		} else if (!strcmp(what, "ckpt_lost")) {
+			/* the log holds a commit of the checkpoint in use (generation 2);
+			 * then 4 bytes of that checkpoint's body go bad on both mirrors */
+			uint64_t slot = sb.meta_offset + (m.gen % 2) * sb.ckpt_size;
+
+			log_commit(20, "after", 2);
+			scribble(slot + 4096 + 100, 4);
+		} else if (!strcmp(what, "ckpt_unreadable")) {
+			/* the header of the checkpoint in use, on both mirrors; empty log */
+			scribble(sb.meta_offset + (m.gen % 2) * sb.ckpt_size, 64);
+		} else if (!strcmp(what, "ckpt_torn")) {
+			/* the other slot torn on both mirrors while the log continues the
+			 * checkpoint in use: an interrupted checkpoint (nothing lost) */
+			log_commit(20, "after", 2);
+			scribble(sb.meta_offset + ((m.gen + 1) % 2) * sb.ckpt_size + 4096, 512);
+		} else if (!strcmp(what, "ckpt_partial")) {
+			/* a checkpoint that reached mirror 0 only (mirror 1's write failed),
+			 * after which commits went on in the old generation */
+			uint32_t gen = m.gen;
+			uint64_t head;
+
+			log_commit(20, "before", 2);
+			head = m.head;
+			m.nmirror = 1;
+			must(sw_meta_checkpoint(&m), "checkpoint on mirror 0");
+			m.nmirror = 2;
+			m.gen = gen;
+			m.head = head;
+			log_commit(21, "after", 2);
+		} else if (!strcmp(what, "log_corrupt")) {
+			/* three commits; the second one's block is garbage on both mirrors */
+			log_commit(20, "c1", 2);
+			log_commit(21, "c2", 2);
+			log_commit(22, "c3", 2);
+			scribble(sb.log_offset + 4096, 4096);
+		} else if (!strcmp(what, "log_tail")) {
+			/* three commits; the last one is torn on both mirrors */
+			log_commit(20, "c1", 2);
+			log_commit(21, "c2", 2);
+			log_commit(22, "c3", 2);
+			scribble(sb.log_offset + 2 * 4096 + 8, 64);
 		} else {
 			fprintf(stderr, "fsck_corrupt: unknown case %s\n", what);
 			return 2;

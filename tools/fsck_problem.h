@@ -15,10 +15,14 @@ enum fsck_problem {
 	PR_LOG_MIRROR = 0x0202,		/* mirrors' logs hold different prefixes */
 	PR_LOG_TORN = 0x0203,		/* damaged record after the valid log */
 	PR_BAD_RECORD = 0x0204,		/* a record that contradicts the table */
+	PR_CKPT_LOST = 0x0205,		/* a slot unreadable on every mirror; the log does not continue the other */
+	PR_CKPT_TORN = 0x0206,		/* the same, the log continues the other: interrupted checkpoint */
+	PR_LOG_NEWER = 0x0207,		/* log records written after the checkpoint in use */
+	PR_LOG_CORRUPT = 0x0208,	/* valid records after a damaged one: damage, not a torn tail */
 	PR_DIRENT_DANGLING = 0x0301,	/* entry names a missing inode */
 	PR_DIR_EXTRA_LINK = 0x0302,	/* a directory named by a second entry (cycle or hard link) */
 	PR_UNREACHABLE = 0x0303,	/* inode with links but no entry */
-	PR_ORPHAN = 0x0304,		/* inode without links (open-unlinked at a crash) */
+	PR_ORPHAN = 0x0304,		/* inode without links (open-unlinked or a referenced removed directory at a crash) */
 	PR_NLINK = 0x0305,		/* link count differs from the entries */
 	PR_BAD_MODE = 0x0306,		/* unknown file type */
 	PR_SYMLINK_TARGET = 0x0307,	/* symlink without a target */
@@ -45,6 +49,14 @@ static const struct fsck_problem_desc fsck_problems[] = {
 	  "write a new checkpoint, dropping the damaged tail", true },
 	{ PR_BAD_RECORD, "%llu metadata record(s) contradict the table (first: type %s)",
 	  "drop them", false },
+	{ PR_CKPT_LOST, "checkpoint slot %s is unreadable on every mirror and may have held a newer table than generation %llu (in use)",
+	  "keep generation %llu; what only the damaged checkpoint held is lost", false },
+	{ PR_CKPT_TORN, "checkpoint slot %s is unreadable on every mirror; the log continues generation %llu (an interrupted checkpoint)",
+	  "write a new checkpoint", true },
+	{ PR_LOG_NEWER, "metadata log holds %llu record(s) newer than the checkpoint in use (generation %llu, sequence %llu)",
+	  "drop them; the changes they record are lost", false },
+	{ PR_LOG_CORRUPT, "metadata log is damaged at byte %llu and %llu valid record(s) follow (sequence %llu..%llu): damage, not a torn write",
+	  "drop the damaged record and everything after it; the changes they record are lost", false },
 	{ PR_DIRENT_DANGLING, "directory inode %llu: entry '%s' names missing inode %llu",
 	  "remove the entry", false },
 	{ PR_DIR_EXTRA_LINK, "directory inode %llu: entry '%s' is a second name of directory %llu",

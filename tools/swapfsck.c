@@ -40,7 +40,10 @@ struct fsck {
 	struct swf_super sb;
 	struct sw_meta m;
 	bool loaded, table_changed, need_checkpoint;
-	unsigned found, fixed, left;
+	bool keep_log;		/* metadata loss left unrepaired: write nothing */
+	uint32_t max_gen;	/* highest generation on the metadata area */
+	uint64_t max_seq;	/* highest sequence number in the logs */
+	unsigned found, fixed, left, fixed_pass0;
 	json_object *jproblems;
 };
 
@@ -212,13 +215,72 @@ static const char *rec_name(int type)
 	return type > 0 && type <= SWF_R_MAX ? names[type] : names[0];
 }
 
+/* What the records a repair drops did: said under their problem. */
+struct lost {
+	unsigned long long inodes, freed, added, removed, extents, xattrs, symlinks;
+	char names[200];
+};
+
+static void lost_record(void *arg, const struct swf_rec *r)
+{
+	struct lost *l = arg;
+
+	switch (r->type) {
+	case SWF_R_INODE: l->inodes++; break;
+	case SWF_R_INODE_FREE: l->freed++; break;
+	case SWF_R_EXTENT: case SWF_R_UNMAP: l->extents++; break;
+	case SWF_R_XATTR_SET: case SWF_R_XATTR_DEL: l->xattrs++; break;
+	case SWF_R_SYMLINK: l->symlinks++; break;
+	case SWF_R_DIRENT_ADD: case SWF_R_DIRENT_DEL: {
+		size_t at = strlen(l->names);
+
+		if (r->type == SWF_R_DIRENT_ADD)
+			l->added++;
+		else
+			l->removed++;
+		if (at + r->u.dirent.name_len + 24 < sizeof(l->names))
+			snprintf(l->names + at, sizeof(l->names) - at, "%s%c'%.*s' in %llu",
+				 at ? ", " : "", r->type == SWF_R_DIRENT_ADD ? '+' : '-',
+				 (int)r->u.dirent.name_len, r->u.dirent.name,
+				 (unsigned long long)r->u.dirent.parent);
+		else if (at + 6 < sizeof(l->names) && strcmp(l->names + at - 3, "..."))
+			strcat(l->names, ", ...");
+		break;
+	}
+	}
+}
+
+static void print_lost(const struct fsck *f, const struct lost *l)
+{
+	const unsigned long long n[] = { l->inodes, l->freed, l->added, l->removed, l->extents,
+					 l->xattrs, l->symlinks };
+	static const char *what[] = { "inode", "inode free", "name added", "name removed",
+				      "extent", "xattr", "symlink" };
+	bool first = true;
+
+	if (f->json)
+		return;
+	printf("  those records:");
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		if (n[i]) {
+			printf("%s %llu %s", first ? "" : ",", n[i], what[i]);
+			first = false;
+		}
+	printf("\n");
+	if (l->names[0])
+		printf("  their names (+ added, - removed, in directory inode): %s\n", l->names);
+}
+
 static int check_metadata(struct fsck *f)
 {
-	struct sw_load_report rep;
+	struct sw_load_report rep = {0};
+	struct lost lost = {0};
 	unsigned nm;
 	int err;
 
 	pass(f, "Pass 1: checkpoints and log");
+	rep.lost_fn = lost_record;
+	rep.lost_arg = &lost;
 	err = sw_meta_open(&f->m, f->vol, &f->sb,
 			   (f->mode == MODE_NO ? SW_LOAD_READ_ONLY : 0) | SW_LOAD_SALVAGE |
 			   SW_LOAD_NO_CHECKPOINT, &rep);
@@ -228,7 +290,43 @@ static int check_metadata(struct fsck *f)
 		return EXIT_OPERR | EXIT_LEFT;
 	}
 	f->loaded = true;
+	f->max_gen = rep.max_gen;
+	f->max_seq = rep.max_seq;
 	nm = f->m.nmirror;
+	/*
+	 * Damage a crash cannot leave: what it loses is said, and while it is
+	 * left unrepaired nothing is written (the log stays as evidence).
+	 */
+	if (rep.ckpt_lost || rep.ckpt_torn) {
+		char slot[2] = { (char)('A' + rep.lost_slot), 0 };
+
+		if (problem(f, rep.ckpt_lost ? PR_CKPT_LOST : PR_CKPT_TORN,
+			    (unsigned long long)rep.generation, slot,
+			    (unsigned long long)rep.generation))
+			f->need_checkpoint = true;
+		else if (rep.ckpt_lost)
+			f->keep_log = true;
+	}
+	if (rep.newer_records) {
+		if (problem(f, PR_LOG_NEWER, 0, (unsigned long long)rep.newer_records,
+			    (unsigned long long)rep.generation, (unsigned long long)rep.ckpt_seq))
+			f->need_checkpoint = true;
+		else
+			f->keep_log = true;
+	}
+	if (rep.orphan_records) {
+		if (problem(f, PR_LOG_CORRUPT, 0, (unsigned long long)rep.damage_at,
+			    (unsigned long long)rep.orphan_records,
+			    (unsigned long long)rep.orphan_first_seq,
+			    (unsigned long long)rep.orphan_last_seq))
+			f->need_checkpoint = true;
+		else
+			f->keep_log = true;
+	}
+	if (rep.newer_records || rep.orphan_records)
+		print_lost(f, &lost);
+	if (f->keep_log && f->mode == MODE_PREEN)
+		return EXIT_LEFT;	/* e2fsck -p: stop at an unexpected inconsistency */
 	for (unsigned d = 0; d < nm; d++) {
 		unsigned slot = rep.generation % 2;
 		char who[16];
@@ -250,7 +348,8 @@ static int check_metadata(struct fsck *f)
 		char who[16];
 
 		snprintf(who, sizeof(who), "%u", d);
-		if (rep.log_torn[d] && problem(f, PR_LOG_TORN, 0, who))
+		if (rep.log_torn[d] && !rep.orphan_records && !rep.newer_records &&
+		    problem(f, PR_LOG_TORN, 0, who))
 			f->need_checkpoint = true;
 	}
 	if (f->m.bad_records &&
@@ -377,7 +476,9 @@ static void check_tree(struct fsck *f)
 		}
 		if (i->nlookup || (i->dir && i->nopen))
 			continue;
-		if (!i->a.nlink && !i->dir) {
+		/* no links: a file open and unlinked at a crash, or an empty directory
+		 * removed while the kernel still referred to it */
+		if (!i->a.nlink && (!i->dir || !i->dir->live)) {
 			if (problem(f, PR_ORPHAN, (unsigned long long)sw_inode_allocated(i),
 				    (unsigned long long)i->a.ino))
 				fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE,
@@ -413,7 +514,7 @@ static void check_tree(struct fsck *f)
 					want++;
 			}
 		}
-		if (!i->nlookup && !i->dir)
+		if (!i->nlookup && (!i->dir || (!i->nopen && !i->a.nlink)))
 			continue;	/* freed above, or left as reported */
 		if (i->a.nlink != want &&
 		    problem(f, PR_NLINK, 0, (unsigned long long)i->a.ino,
@@ -582,15 +683,41 @@ int main(int argc, char **argv)
 		return EXIT_OPERR;
 	}
 	rc |= check_superblocks(&f);
+	f.fixed_pass0 = f.fixed;
 	if (!(rc & EXIT_OPERR))
 		rc |= check_metadata(&f);
-	if (f.loaded) {
+	if (f.loaded && f.keep_log && f.mode == MODE_PREEN) {
+		sw_meta_close(&f.m);	/* stopped in pass 1 */
+	} else if (f.loaded) {
 		f.m.replaying = true;	/* repairs free nothing early: the allocator is rebuilt */
 		check_tree(&f);
 		check_extents(&f, &sum);
-		if ((f.table_changed || f.need_checkpoint) && f.mode != MODE_NO) {
-			int err = sw_meta_checkpoint(&f.m);
+		if (f.keep_log && f.fixed > f.fixed_pass0) {
+			printf("swapfsck: metadata loss left unrepaired: the %u repair(s) after pass 0 "
+			       "are not written\n", f.fixed - f.fixed_pass0);
+			f.left += f.fixed - f.fixed_pass0;
+			f.fixed = f.fixed_pass0;
+		}
+		if ((f.table_changed || f.need_checkpoint) && f.mode != MODE_NO && !f.keep_log) {
+			uint64_t gen = f.m.gen;
+			int err;
 
+			/*
+			 * The new checkpoint goes to the slot not in use, with a generation
+			 * above every one on the metadata area and a sequence number above
+			 * every one in the logs, so no record left there (dropped ones
+			 * included) can be read as one of it or as newer than it.
+			 */
+			while (gen < f.max_gen)
+				gen += 2;
+			if (f.m.seq < f.max_seq)
+				f.m.seq = f.max_seq;
+			if (gen >= UINT32_MAX) {
+				err = -EOVERFLOW;	/* only a forged generation gets here */
+			} else {
+				f.m.gen = (uint32_t)gen;
+				err = sw_meta_checkpoint(&f.m);
+			}
 			if (err) {
 				fprintf(stderr, "swapfsck: writing the repaired table: %s\n", strerror(-err));
 				rc |= EXIT_OPERR;
