@@ -274,6 +274,8 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 		fprintf(stderr, "swapfs: %s\n", msg);
 		return err;
 	}
+	if (msg[0])
+		fprintf(stderr, "swapfs: %s\n", msg);
 	err = sw_meta_load(&fs->meta, fs->vol, &fs->sb, read_only);
 	if (err) {
 		fprintf(stderr, "swapfs: cannot load the metadata: %s%s\n", strerror(-err),
@@ -355,6 +357,7 @@ int main(int argc, char **argv)
 	struct fuse_loop_config loop = {0};
 	struct fuse_session *se = NULL;
 	static struct swapfs fs;
+	struct stat mst;
 	uint64_t staging = 128ull << 20, read_ahead = 4ull << 20;
 	char *fsname_opt = NULL, *esc, *mount_path = NULL;
 	bool mounted = false;
@@ -399,6 +402,15 @@ int main(int argc, char **argv)
 	fs.attr_timeout = cli.attr_timeout;
 	fs.client_fixed = cli.client_fixed;
 	log_fs = &fs;
+	/* before anything is written: the root of the mount is a directory */
+	if (stat(opts.mountpoint, &mst) < 0) {
+		fprintf(stderr, "swapfs: mountpoint %s: %s\n", opts.mountpoint, strerror(errno));
+		goto out_opts;
+	}
+	if (!S_ISDIR(mst.st_mode)) {
+		fprintf(stderr, "swapfs: mountpoint %s: not a directory\n", opts.mountpoint);
+		goto out_opts;
+	}
 	if (open_fs(&fs, cli.devices, fs.read_only, staging))
 		goto out_opts;
 	pthread_key_create(&fs.ring_key, sw_thread_io_free);
