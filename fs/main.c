@@ -271,11 +271,21 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 			    &fs->vol, &fs->sb, msg, sizeof(msg));
 	free_members(members);
 	if (err) {
-		fprintf(stderr, "swapfs: %s\n", msg);
+		fprintf(stderr, "swapfs: %s%s\n", msg,
+			!read_only && (err == -EROFS || err == -EACCES) ?
+			" (mount with -o ro to use it read-only)" : "");
 		return err;
 	}
 	if (msg[0])
 		fprintf(stderr, "swapfs: %s\n", msg);
+	for (unsigned i = 0; i < swe_volume_ndev(fs->vol); i++)
+		if (swe_volume_device(fs->vol, i)->in_use) {
+			/* read-only here, read-write there: a table changing under this mount */
+			fprintf(stderr, "swapfs: member %u (%s): in use by a read-write mount or a swapfs tool\n",
+				i, swe_volume_device(fs->vol, i)->path);
+			swe_volume_close(fs->vol);
+			return -EBUSY;
+		}
 	err = sw_meta_load(&fs->meta, fs->vol, &fs->sb, read_only);
 	if (err) {
 		fprintf(stderr, "swapfs: cannot load the metadata: %s%s\n", strerror(-err),
