@@ -267,8 +267,35 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 		fprintf(stderr, "swapfs: '%s': expected DEVICE[:DEVICE...]\n", devices);
 		return -EINVAL;
 	}
-	err = sw_fsvol_open((const char *const *)members, (unsigned)n, read_only,
-			    &fs->vol, &fs->sb, msg, sizeof(msg));
+	/*
+	 * Read-only, a member may be held by a writer (see the end of the
+	 * loop); as the engine does for writers, wait up to two seconds for a
+	 * killed one's rings to let go of it.
+	 */
+	for (int tries = 0;; tries++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		int busy = -1;
+
+		err = sw_fsvol_open((const char *const *)members, (unsigned)n, read_only,
+				    &fs->vol, &fs->sb, msg, sizeof(msg));
+		if (err)
+			break;
+		for (unsigned i = 0; i < swe_volume_ndev(fs->vol) && busy < 0; i++)
+			if (swe_volume_device(fs->vol, i)->in_use)
+				busy = (int)i;
+		if (busy < 0)
+			break;
+		if (tries == 100) {
+			/* read-only here, read-write there: a table changing under this mount */
+			snprintf(msg, sizeof(msg), "member %d (%s): in use by a read-write mount or a swapfs tool",
+				 busy, members[busy]);
+			swe_volume_close(fs->vol);
+			err = -EBUSY;
+			break;
+		}
+		swe_volume_close(fs->vol);
+		nanosleep(&ts, NULL);
+	}
 	free_members(members);
 	if (err) {
 		fprintf(stderr, "swapfs: %s%s\n", msg,
@@ -278,14 +305,6 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	}
 	if (msg[0])
 		fprintf(stderr, "swapfs: %s\n", msg);
-	for (unsigned i = 0; i < swe_volume_ndev(fs->vol); i++)
-		if (swe_volume_device(fs->vol, i)->in_use) {
-			/* read-only here, read-write there: a table changing under this mount */
-			fprintf(stderr, "swapfs: member %u (%s): in use by a read-write mount or a swapfs tool\n",
-				i, swe_volume_device(fs->vol, i)->path);
-			swe_volume_close(fs->vol);
-			return -EBUSY;
-		}
 	err = sw_meta_load(&fs->meta, fs->vol, &fs->sb, read_only);
 	if (err) {
 		fprintf(stderr, "swapfs: cannot load the metadata: %s%s\n", strerror(-err),
