@@ -165,7 +165,7 @@ static int hold_store(struct swe_volume *vol, unsigned i, const char *member, in
 		      const struct stat *st, const struct swe_volume_opts *o,
 		      struct store_id *id, unsigned depth)
 {
-	bool writer = !o->read_only && !o->no_exclusive;
+	bool writer = !o->read_only;
 	char path[PATH_MAX];
 	struct loop_info64 li;
 	struct stat bst;
@@ -208,6 +208,8 @@ static int hold_store(struct swe_volume *vol, unsigned i, const char *member, in
 			if (vol->store[j].dev == id->dev && vol->store[j].ino == id->ino &&
 			    !vol->store[j].blk)
 				return 0;	/* another part of a file locked for member j */
+		if (o->no_exclusive)
+			return 0;
 		r = lock_store(bfd, writer, &vol->info[i].in_use);
 		if (r)
 			return swe_fail(r, "member %u (%s): stored in %s, which is in use (mounted or opened by another swapfs tool)",
