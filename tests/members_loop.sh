@@ -69,6 +69,9 @@ mount_fs
 echo keep > "$MNT/important" || fail "write"
 sync
 refused "$LDEVS" "image files mounted, loop devices"
+# a read-only mount beside it would show a table changing under it
+"$SWAPFS" -o ro "$RODEVS" "$MNT2" >"$T/out" 2>&1 && fail "read-only mount beside a read-write one"
+grep -q "in use" "$T/out" || fail "read-only mount beside a read-write one: message: $(cat "$T/out")"
 [ "$(cat "$MNT/important")" = keep ] || fail "file changed under the mount"
 umount_fs
 # one member under two names in one list: listed twice
