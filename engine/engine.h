@@ -76,6 +76,11 @@ struct swe_device_info {
 	uint64_t size;		/* bytes on the member */
 	uint32_t offset_align;	/* O_DIRECT offset/length alignment */
 	uint32_t mem_align;	/* O_DIRECT buffer alignment */
+	/*
+	 * Read-only open only: a writer (a read-write mount, mkswapfs,
+	 * swapfsck -y) holds the member, under this name or another.
+	 */
+	bool in_use;
 };
 
 /* Per-member counters, cumulative since open. */

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
 #include "engine.h"
 
@@ -21,6 +22,8 @@ struct swe_fault_slot {
 	_Atomic uint64_t hits;
 };
 
+#define SWE_MAX_HOLD 4	/* loop devices stacked on loop devices, at most */
+
 struct swe_volume {
 	unsigned ndev;
 	struct swe_stripe stripe;
@@ -28,6 +31,9 @@ struct swe_volume {
 	uint32_t align;
 	bool read_only;
 	int fds[SWE_MAX_DEVICES];
+	/* what a loop device member is stored in, opened and locked (volume.c) */
+	int hold_fds[SWE_MAX_DEVICES][SWE_MAX_HOLD];
+	struct store_id { dev_t dev; ino_t ino; uint64_t off; bool blk; } store[SWE_MAX_DEVICES];
 	struct swe_device_info info[SWE_MAX_DEVICES];
 	struct swe_dev_counters ctr[SWE_MAX_DEVICES];
 	pthread_mutex_t fault_lock;

@@ -9,12 +9,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -78,13 +82,153 @@ static int lock_member(int fd)
 	return -EBUSY;
 }
 
+/*
+ * The lock of a member's file (an image file, or the file a loop device
+ * member is stored in): exclusive for a writer; shared for a reader, one
+ * try, and a writer holding it only noted in *in_use (a mounted
+ * filesystem can still be checked).
+ */
+static int lock_store(int fd, bool writer, bool *in_use)
+{
+	if (writer)
+		return lock_member(fd);
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK && errno != EINTR)
+		return -errno;
+	*in_use = true;
+	return 0;
+}
+
+/* One line of a sysfs attribute of block device rdev ("" = the device's own directory). */
+static int sysfs_read(dev_t rdev, const char *attr, char *buf, size_t len)
+{
+	char sys[128];
+	ssize_t n;
+	int fd, err;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/%s", major(rdev), minor(rdev), attr);
+	fd = open(sys, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+/*
+ * Where a loop device member (or a partition of one) is stored: its
+ * backing file from sysfs into path, and the byte offset in it into *off.
+ * Returns 1, 0 for a block device that is no configured loop device, or
+ * -errno.
+ */
+static int loop_backing(int fd, dev_t rdev, char *path, size_t len, uint64_t *off)
+{
+	struct loop_info64 li;
+	char num[32];
+	int err;
+
+	*off = 0;
+	err = sysfs_read(rdev, "loop/backing_file", path, len);
+	if (err == -ENOENT && sysfs_read(rdev, "partition", num, sizeof(num)) == 0) {
+		if (sysfs_read(rdev, "start", num, sizeof(num)) == 0)
+			*off = strtoull(num, NULL, 10) * 512;
+		err = sysfs_read(rdev, "../loop/backing_file", path, len);
+	}
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	if (!path[0])
+		return 0;
+	if (ioctl(fd, LOOP_GET_STATUS64, &li) == 0)
+		*off += li.lo_offset;
+	return 1;
+}
+
+/*
+ * A member names its storage one way (an image file, /dev/loop0 over that
+ * file, a loop device over that loop device...), another process perhaps
+ * another way.  The lock is taken on what the member is finally stored
+ * in, so that every name of it meets the same lock: a loop device member's
+ * backing file is opened (held in hold_fds) and locked like an image file;
+ * a backing block device is opened with O_EXCL like a member.  Its
+ * identity (device, inode, byte offset) goes to *id for the listed-twice
+ * check.
+ */
+static int hold_store(struct swe_volume *vol, unsigned i, const char *member, int fd,
+		      const struct stat *st, const struct swe_volume_opts *o,
+		      struct store_id *id, unsigned depth)
+{
+	bool writer = !o->read_only;
+	char path[PATH_MAX];
+	struct loop_info64 li;
+	struct stat bst;
+	uint64_t off;
+	int bfd, r;
+
+	if (S_ISREG(st->st_mode)) {
+		*id = (struct store_id){ st->st_dev, st->st_ino, id->off, false };
+		return 0;
+	}
+	*id = (struct store_id){ st->st_rdev, 0, id->off, true };
+	r = loop_backing(fd, st->st_rdev, path, sizeof(path), &off);
+	if (r < 0)
+		return swe_fail(r, "member %u (%s): reading its loop device's backing file", i, member);
+	if (!r)
+		return 0;
+	if (depth == SWE_MAX_HOLD)
+		return swe_fail(-ELOOP, "member %u (%s): loop devices stacked more than %d deep",
+				i, member, SWE_MAX_HOLD);
+	if (stat(path, &bst) < 0)
+		return swe_fail(-errno, "member %u (%s): stored in %s, which cannot be found (deleted, or in another mount namespace?)",
+				i, member, path);
+	bfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+		   (S_ISBLK(bst.st_mode) && !o->no_exclusive ? O_EXCL : 0));
+	if (bfd < 0)
+		return swe_fail(-errno, "member %u (%s): stored in %s%s", i, member, path,
+				errno == EBUSY ? ": in use (mounted or opened by another swapfs tool)" : "");
+	vol->hold_fds[i][depth] = bfd;
+	if (fstat(bfd, &bst) < 0)
+		return swe_fail(-errno, "member %u (%s): stored in %s", i, member, path);
+	/* the path from sysfs must name the file the loop device really uses */
+	if (ioctl(fd, LOOP_GET_STATUS64, &li) == 0 &&
+	    (li.lo_device != (uint64_t)bst.st_dev || li.lo_inode != (uint64_t)bst.st_ino))
+		return swe_fail(-ESTALE, "member %u (%s): stored in a file that %s no longer names (deleted, or in another mount namespace?)",
+				i, member, path);
+	id->off += off;
+	if (S_ISREG(bst.st_mode)) {
+		*id = (struct store_id){ bst.st_dev, bst.st_ino, id->off, false };
+		for (unsigned j = 0; j < i; j++)
+			if (vol->store[j].dev == id->dev && vol->store[j].ino == id->ino &&
+			    !vol->store[j].blk)
+				return 0;	/* another part of a file locked for member j */
+		if (o->no_exclusive)
+			return 0;
+		r = lock_store(bfd, writer, &vol->info[i].in_use);
+		if (r)
+			return swe_fail(r, "member %u (%s): stored in %s, which is in use (mounted or opened by another swapfs tool)",
+					i, member, path);
+		return 0;
+	}
+	if (!S_ISBLK(bst.st_mode))
+		return 0;
+	return hold_store(vol, i, member, bfd, &bst, o, id, depth + 1);
+}
+
 static int open_member(struct swe_volume *vol, unsigned i, const char *path,
 		       const struct swe_volume_opts *o)
 {
 	struct swe_device_info *info = &vol->info[i];
 	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC;
+	struct store_id id = {0};
 	struct stat st, other;
-	int fd, err;
+	int fd, err, ro;
 
 	if (stat(path, &st) < 0)
 		return swe_fail(-errno, "member %u (%s)", i, path);
@@ -102,22 +246,41 @@ static int open_member(struct swe_volume *vol, unsigned i, const char *path,
 	}
 	fd = open(path, flags);
 	if (fd < 0)
-		return swe_fail(-errno, "member %u (%s): open O_DIRECT%s", i, path,
-				(flags & O_EXCL) ? "|O_EXCL" : "");
+		return swe_fail(-errno, "member %u (%s): open O_DIRECT%s%s", i, path,
+				(flags & O_EXCL) ? "|O_EXCL" : "",
+				errno == EBUSY ? ": in use (mounted or opened by another program)" : "");
 	vol->fds[i] = fd;
-	/*
-	 * Image files have no O_EXCL: a writer takes an exclusive flock so two
-	 * daemons (or a daemon and mkswapfs) never share a member.  Read-only
-	 * opens take none, so a mounted filesystem can still be checked.
-	 */
-	if (S_ISREG(st.st_mode) && !o->read_only && !o->no_exclusive &&
-	    (err = lock_member(fd)))
-		return swe_fail(err, "member %u (%s): in use (mounted or opened by another swapfs tool)",
-				i, path);
 	info->path = strdup(path);
 	if (!info->path)
 		return swe_fail(-ENOMEM, "member %u (%s)", i, path);
 	info->is_blockdev = S_ISBLK(st.st_mode);
+	/* a read-only block device (losetup -r, a write-protected disk) opens for writing, then fails every write */
+	if (info->is_blockdev && !o->read_only) {
+		if (ioctl(fd, BLKROGET, &ro) < 0)
+			return swe_fail(-errno, "member %u (%s): BLKROGET", i, path);
+		if (ro)
+			return swe_fail(-EROFS, "member %u (%s): read-only device", i, path);
+	}
+	/*
+	 * Block devices are claimed with O_EXCL; image files have none: a
+	 * writer takes an exclusive flock so two daemons (or a daemon and
+	 * mkswapfs) never share a member, a reader a shared one when it can.
+	 * A loop device member locks the file it is stored in (hold_store),
+	 * so the same member under its image file's name meets the lock too.
+	 */
+	if (S_ISREG(st.st_mode) && !o->no_exclusive &&
+	    (err = lock_store(fd, !o->read_only, &info->in_use)))
+		return swe_fail(err, "member %u (%s): in use (mounted or opened by another swapfs tool)",
+				i, path);
+	err = hold_store(vol, i, path, fd, &st, o, &id, 0);
+	if (err)
+		return err;
+	for (unsigned j = 0; j < i; j++)
+		if (vol->store[j].dev == id.dev && vol->store[j].ino == id.ino &&
+		    vol->store[j].blk == id.blk && vol->store[j].off == id.off)
+			return swe_fail(-EINVAL, "member %u (%s) is listed twice (also member %u, %s, under another name)",
+					i, path, j, vol->info[j].path);
+	vol->store[i] = id;
 	err = probe_size(fd, path, &st, &info->size);
 	if (err)
 		return err;
@@ -149,8 +312,11 @@ int swe_volume_open(struct swe_volume **out, const char *const *paths,
 	vol = calloc(1, sizeof(*vol));
 	if (!vol)
 		return swe_fail(-ENOMEM, "volume");
-	for (unsigned i = 0; i < SWE_MAX_DEVICES; i++)
+	for (unsigned i = 0; i < SWE_MAX_DEVICES; i++) {
 		vol->fds[i] = -1;
+		for (unsigned k = 0; k < SWE_MAX_HOLD; k++)
+			vol->hold_fds[i][k] = -1;
+	}
 	pthread_mutex_init(&vol->fault_lock, NULL);
 	vol->ndev = ndev;
 	vol->read_only = o.read_only;
@@ -290,6 +456,9 @@ void swe_volume_close(struct swe_volume *vol)
 				flock(vol->fds[i], LOCK_UN);
 			close(vol->fds[i]);
 		}
+		for (unsigned k = 0; k < SWE_MAX_HOLD; k++)
+			if (vol->hold_fds[i][k] >= 0)
+				close(vol->hold_fds[i][k]);	/* and its lock */
 		free((char *)vol->info[i].path);
 	}
 	pthread_mutex_destroy(&vol->fault_lock);

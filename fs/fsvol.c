@@ -19,7 +19,13 @@ int sw_super_read(struct swe_volume *vol, unsigned dev, struct swf_super *sb,
 	err = swe_member_pread(vol, dev, buf, SWF_SB_SIZE, SWF_SB_OFFSET);
 	if (!err)
 		err = swf_super_decode(sb, buf);
-	if (err == -EBADMSG || (err && err != -EINVAL)) {
+	/*
+	 * Whatever the damage to the primary (a bad checksum, or zeros or
+	 * another signature over the magic, as a stray wipefs or partitioning
+	 * tool leaves), the replica 64 KiB further may be intact: e2fsck's
+	 * backup superblocks.
+	 */
+	if (err) {
 		int e2 = swe_member_pread(vol, dev, buf, SWF_SB_SIZE, SWF_SB_REPLICA_OFFSET);
 
 		if (!e2)
@@ -28,6 +34,8 @@ int sw_super_read(struct swe_volume *vol, unsigned dev, struct swf_super *sb,
 			err = 0;
 			if (used_replica)
 				*used_replica = true;
+		} else if (e2 != -EINVAL) {
+			err = e2;	/* a swapfs replica, damaged: say so, not "no swapfs" */
 		}
 	}
 	free(buf);
@@ -57,16 +65,21 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 	struct swe_volume *vol;
 	struct swf_super first, s;
 	char u1[37], u2[37];
+	size_t note = 0;
 	int err;
 
 	*out = NULL;
+	if (msglen)
+		msg[0] = 0;
 	err = swe_volume_open(&vol, paths, n, &vo);
 	if (err) {
 		snprintf(msg, msglen, "%s", swe_errmsg());
 		return err;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		err = sw_super_read(vol, i, i ? &s : &first, NULL);
+		bool replica = false;
+
+		err = sw_super_read(vol, i, i ? &s : &first, &replica);
 		if (err == -EINVAL) {
 			snprintf(msg, msglen, "%s: no swapfs superblock (not formatted with mkswapfs?)",
 				 paths[i]);
@@ -112,6 +125,10 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 			err = -EINVAL;
 			goto fail;
 		}
+		if (replica && note < msglen)
+			note += (size_t)snprintf(msg + note, msglen - note,
+						 "%s%s: primary superblock damaged, using its replica (swapfsck rewrites the primary)",
+						 note ? "; " : "", paths[i]);
 	}
 	err = swe_volume_set_layout(vol, first.stripe_unit, first.data_offset);
 	if (err) {

@@ -19,7 +19,8 @@ int sw_super_read(struct swe_volume *vol, unsigned dev, struct swf_super *sb,
 int sw_super_write(struct swe_volume *vol, unsigned dev, const struct swf_super *sb);
 /*
  * Open paths as a swapfs volume.  On failure returns -errno and writes a
- * message naming the member and the problem into msg.
+ * message naming the member and the problem into msg.  On success msg is
+ * empty, or notes what was read from a superblock replica (to be told).
  */
 int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 		  struct swe_volume **vol, struct swf_super *sb,

@@ -268,13 +268,44 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 		fprintf(stderr, "swapfs: '%s': expected DEVICE[:DEVICE...]\n", devices);
 		return -EINVAL;
 	}
-	err = sw_fsvol_open((const char *const *)members, (unsigned)n, read_only,
-			    &fs->vol, &fs->sb, msg, sizeof(msg));
+	/*
+	 * Read-only, a member may be held by a writer (see the end of the
+	 * loop); as the engine does for writers, wait up to two seconds for a
+	 * killed one's rings to let go of it.
+	 */
+	for (int tries = 0;; tries++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		int busy = -1;
+
+		err = sw_fsvol_open((const char *const *)members, (unsigned)n, read_only,
+				    &fs->vol, &fs->sb, msg, sizeof(msg));
+		if (err)
+			break;
+		for (unsigned i = 0; i < swe_volume_ndev(fs->vol) && busy < 0; i++)
+			if (swe_volume_device(fs->vol, i)->in_use)
+				busy = (int)i;
+		if (busy < 0)
+			break;
+		if (tries == 100) {
+			/* read-only here, read-write there: a table changing under this mount */
+			snprintf(msg, sizeof(msg), "member %d (%s): in use by a read-write mount or a swapfs tool",
+				 busy, members[busy]);
+			swe_volume_close(fs->vol);
+			err = -EBUSY;
+			break;
+		}
+		swe_volume_close(fs->vol);
+		nanosleep(&ts, NULL);
+	}
 	free_members(members);
 	if (err) {
-		fprintf(stderr, "swapfs: %s\n", msg);
+		fprintf(stderr, "swapfs: %s%s\n", msg,
+			!read_only && (err == -EROFS || err == -EACCES) ?
+			" (mount with -o ro to use it read-only)" : "");
 		return err;
 	}
+	if (msg[0])
+		fprintf(stderr, "swapfs: %s\n", msg);
 	err = sw_meta_open(&fs->meta, fs->vol, &fs->sb, read_only ? SW_LOAD_READ_ONLY : 0, &rep);
 	if (err) {
 		fprintf(stderr, "swapfs: cannot load the metadata: %s%s%s%s\n", strerror(-err),
@@ -358,6 +389,7 @@ int main(int argc, char **argv)
 	struct fuse_loop_config loop = {0};
 	struct fuse_session *se = NULL;
 	static struct swapfs fs;
+	struct stat mst;
 	uint64_t staging = 128ull << 20, read_ahead = 4ull << 20;
 	char *fsname_opt = NULL, *esc, *mount_path = NULL;
 	bool mounted = false;
@@ -402,6 +434,15 @@ int main(int argc, char **argv)
 	fs.attr_timeout = cli.attr_timeout;
 	fs.client_fixed = cli.client_fixed;
 	log_fs = &fs;
+	/* before anything is written: the root of the mount is a directory */
+	if (stat(opts.mountpoint, &mst) < 0) {
+		fprintf(stderr, "swapfs: mountpoint %s: %s\n", opts.mountpoint, strerror(errno));
+		goto out_opts;
+	}
+	if (!S_ISDIR(mst.st_mode)) {
+		fprintf(stderr, "swapfs: mountpoint %s: not a directory\n", opts.mountpoint);
+		goto out_opts;
+	}
 	if (open_fs(&fs, cli.devices, fs.read_only, staging))
 		goto out_opts;
 	pthread_key_create(&fs.ring_key, sw_thread_io_free);

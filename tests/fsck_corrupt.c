@@ -191,6 +191,8 @@ int main(int argc, char **argv)
 		table = false;
 		if (!strcmp(what, "sb_primary")) {
 			damage_bytes(1, SWF_SB_OFFSET + 100, 0xff, 64);
+		} else if (!strcmp(what, "sb_zeroed")) {	/* a stray wipefs: no magic left */
+			damage_bytes(0, SWF_SB_OFFSET, 0x00, SWF_SB_SIZE);
 		} else if (!strcmp(what, "sb_replica")) {
 			damage_bytes(0, SWF_SB_REPLICA_OFFSET + 200, 0xff, 8);
 		} else if (!strcmp(what, "ckpt_mirror")) {

@@ -639,6 +639,7 @@ int main(int argc, char **argv)
 	struct summary sum;
 	char msg[1024];
 	int c, n, rc = 0, modes = 0;
+	bool mounted;
 
 	while ((c = getopt_long(argc, argv, "nypfvCh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -667,7 +668,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	f.n = (unsigned)n;
-	if (any_member_mounted(&f)) {
+	mounted = any_member_mounted(&f);
+	if (mounted) {
 		if (f.mode != MODE_NO) {
 			fprintf(stderr, "swapfsck: %s is mounted; refusing to repair it (use -n to check)\n",
 				argv[optind]);
@@ -682,6 +684,13 @@ int main(int argc, char **argv)
 		free_members(f.members);
 		return EXIT_OPERR;
 	}
+	/* -n: a writer holds a member under another name (a loop device over an image file...) */
+	for (unsigned i = 0; i < f.n && !mounted; i++)
+		if (swe_volume_device(f.vol, i)->in_use) {
+			fprintf(stderr, "swapfsck: warning: member %u (%s) is in use (mounted under another name?); what is in flight may show as problems\n",
+				i, f.members[i]);
+			mounted = true;
+		}
 	rc |= check_superblocks(&f);
 	f.fixed_pass0 = f.fixed;
 	if (!(rc & EXIT_OPERR))
