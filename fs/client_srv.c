@@ -46,6 +46,7 @@
 
 struct cfile {
 	struct sw_inode *ino;
+	struct sw_errseen seen;	/* write-behind errors told to this registration */
 	bool used, rd, wr;
 	unsigned inflight;	/* conn lock */
 };
@@ -349,6 +350,7 @@ static int file_add(struct conn *c, pid_t pid, int pidfd, uint32_t fdnum, uint64
 	c->files[i] = (struct cfile){ .ino = ino, .used = true,
 				      .rd = (fl & O_ACCMODE) != O_WRONLY,
 				      .wr = (fl & O_ACCMODE) != O_RDONLY };
+	sw_errseen_init(fs, ino, &c->files[i].seen);
 	*id = i;
 	*size = (int64_t)ino->a.size;
 	return 0;
@@ -364,7 +366,7 @@ static int file_del(struct conn *c, uint32_t id)
 	if (!f)
 		return -EBADF;
 	wait_quiet(c, file_busy, id);
-	err = f->wr ? sw_sync_file(fs, f->ino->a.ino, false) : 0;
+	err = f->wr ? sw_sync_file(fs, f->ino->a.ino, false, &f->seen.close) : 0;
 	f->used = false;
 	sw_inode_close(fs, f->ino);
 	return err;
@@ -577,7 +579,8 @@ static void handle(struct conn *c, const struct swc_req *r, int fd, pid_t pid, i
 				break;
 			}
 			wait_quiet(c, file_busy, r->file);
-			result = sw_sync_file(fs, c->files[r->file].ino->a.ino, true);
+			result = sw_sync_file(fs, c->files[r->file].ino->a.ino, true,
+					      &c->files[r->file].seen.fsync);
 			break;
 		default:
 			result = -EOPNOTSUPP;

@@ -90,11 +90,24 @@ void sw_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 void sw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	      struct fuse_file_info *fi);
 /*
- * Write-behind: push ino's staged bytes to the I/O thread and wait until
- * its writes completed (inode write lock held).  Returns and clears the
- * first asynchronous write error.
+ * What one open file (or client-path registration) has reported of its
+ * inode's write-behind errors: the inode's error count when it last told
+ * a write, an fsync and a close.  Taken at open as Linux's errseq_sample:
+ * a file opened after an error that some open file has reported does not
+ * report it again; one that nobody has reported yet, it does.
  */
-int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino);
+struct sw_errseen { uint32_t write, fsync, close; };
+/* The count a file opened now starts from (meta lock held). */
+uint32_t sw_errseq_sample(const struct sw_inode *ino);
+void sw_errseen_init(struct swapfs *fs, const struct sw_inode *ino, struct sw_errseen *seen);
+/* The latest write-behind error of ino if *seen has not reported it (then it has), else 0. */
+int sw_wb_error(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen);
+/*
+ * Write-behind: push ino's staged bytes to the I/O thread and wait until
+ * its writes completed (inode write lock held).  With seen: the error
+ * that cursor has not reported yet (sw_wb_error); without: this flush's own.
+ */
+int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen);
 /* Staged or in-flight writes of ino (their counts change under the meta lock, taken here). */
 bool sw_writes_pending(struct swapfs *fs, const struct sw_inode *ino);
 /* Drop ino's read-ahead window (last close, or the inode is changing). */
@@ -108,8 +121,11 @@ void sw_thread_io_free(void *p);
 /* Once, after INIT (which clamps it to 128 KiB): the mount's read-ahead. */
 void sw_set_read_ahead(struct swapfs *fs);
 void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st);
-/* Staged data written, then records committed: durable (fsync) or logged (close). */
-int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable);
+/*
+ * Staged data written, then records committed: durable (fsync) or logged
+ * (close).  seen: the caller's cursor of write-behind errors (or NULL).
+ */
+int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable, uint32_t *seen);
 /* A client-path registration of ino ends: like the last close of a file. */
 void sw_inode_close(struct swapfs *fs, struct sw_inode *ino);
 
