@@ -119,6 +119,7 @@ echo "== a write-behind error reaches every open file once, at fsync and at clos
 format -f
 # every data write on member 2 fails (the metadata log is on members 0 and 1)
 SWAPFS_FAULTS="2:w:1:0:5" mount_fs
+export PYTHONPATH="$builddir/fs/client/python:$(cd "$(dirname "$0")/.." && pwd)/fs/client/python"
 $PY - "$MNT" "$T/daemon.log" "$T/stored" <<'PY' || fail "write-behind error reporting"
 import errno, json, os, sys
 mnt, log = sys.argv[1], sys.argv[2]
@@ -142,6 +143,13 @@ p = f"{mnt}/f"
 w = os.open(p, os.O_WRONLY | os.O_CREAT, 0o644)
 r = os.open(p, os.O_RDONLY)		# opened before the error
 rw = os.open(p, os.O_RDWR)		# opened before the error, never fsync'd
+try:					# a client-path registration is an open file too
+    from swapfs import _aio
+    client = _aio.Client(mnt, 30000)
+    cfd = os.open(p, os.O_RDWR)
+    cfile = client.register(cfd)[0]
+except ImportError:
+    client = None
 # 1 MiB blocks, each fsync'd, until one lands on member 2 and fails
 for i in range(16):
     assert os.write(w, bytes([i + 1]) * MiB) == MiB, "short write"
@@ -166,6 +174,15 @@ expect("its second fsync", res(os.fsync, r), 0)
 expect("close of the reader", res(os.close, r), errno.EIO)
 expect("close of the writer", res(os.close, w), errno.EIO)
 expect("close of a file never fsync'd", res(os.close, rw), errno.EIO)
+if client:
+    expect("swapfs_fsync of a client registration", res(client.fsync, cfile), errno.EIO)
+    expect("its second swapfs_fsync", res(client.fsync, cfile), 0)
+    expect("swapfs_file_unregister", res(client.unregister, cfile), errno.EIO)
+    expect("close of the registered descriptor", res(os.close, cfd), errno.EIO)
+    client.close()
+    print("client path: swapfs_fsync and unregister checked")
+else:
+    print("client path not checked: no swapfs._aio")
 with open(p, "rb") as f:
     data = f.read()
 if data != b"".join(bytes([k + 1]) * MiB for k in range(i)):
