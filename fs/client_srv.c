@@ -350,9 +350,12 @@ static int file_add(struct conn *c, pid_t pid, int pidfd, uint32_t fdnum, uint64
 	c->files[i] = (struct cfile){ .ino = ino, .used = true,
 				      .rd = (fl & O_ACCMODE) != O_WRONLY,
 				      .wr = (fl & O_ACCMODE) != O_RDONLY };
-	sw_errseen_init(fs, ino, &c->files[i].seen);
 	*id = i;
+	pthread_mutex_lock(&fs->meta.lock);	/* writers change both under it */
+	c->files[i].seen.write = c->files[i].seen.fsync = c->files[i].seen.close =
+		sw_errseq_sample(ino);
 	*size = (int64_t)ino->a.size;
+	pthread_mutex_unlock(&fs->meta.lock);
 	return 0;
 }
 

@@ -750,13 +750,6 @@ uint32_t sw_errseq_sample(const struct sw_inode *ino)
 	return ino->wb_errseq - (ino->wb_errseq && !ino->wb_error_seen);
 }
 
-void sw_errseen_init(struct swapfs *fs, const struct sw_inode *ino, struct sw_errseen *seen)
-{
-	pthread_mutex_lock(&fs->meta.lock);
-	seen->write = seen->fsync = seen->close = sw_errseq_sample(ino);
-	pthread_mutex_unlock(&fs->meta.lock);
-}
-
 int sw_wb_error(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen)
 {
 	int err = 0;

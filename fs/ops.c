@@ -723,10 +723,14 @@ static void sw_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)seen;
 	/* libfuse asks for atomic O_TRUNC: the truncation is ours to do */
 	if ((fi->flags & O_TRUNC) && S_ISREG(ino->a.mode)) {
+		bool empty;
 		int err;
 
 		pthread_rwlock_wrlock(&ino->rw);
-		err = ino->a.size ? sw_truncate(fs, ino, 0) : 0;
+		pthread_mutex_lock(&fs->meta.lock);	/* a failing write-behind may trim it */
+		empty = !ino->a.size;
+		pthread_mutex_unlock(&fs->meta.lock);
+		err = empty ? 0 : sw_truncate(fs, ino, 0);
 		pthread_rwlock_unlock(&ino->rw);
 		if (err) {
 			pthread_mutex_lock(&fs->meta.lock);
@@ -953,7 +957,8 @@ static void sw_statfs(fuse_req_t req, fuse_ino_t nr)
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
 	sv.f_blocks = swf_volume_bytes(&fs->sb) / 4096;
-	sv.f_bfree = sw_alloc_available(&fs->meta.alloc) * (fs->meta.alloc.unit / 4096);	/* staged writes hold theirs */
+	/* space reserved by staged writes is not free */
+	sv.f_bfree = sw_alloc_available(&fs->meta.alloc) * (fs->meta.alloc.unit / 4096);
 	sv.f_bavail = sv.f_bfree;
 	/* inodes: what the checkpoint slots can hold */
 	sv.f_files = sw_meta_inode_capacity(&fs->meta);

@@ -99,7 +99,6 @@ void sw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 struct sw_errseen { uint32_t write, fsync, close; };
 /* The count a file opened now starts from (meta lock held). */
 uint32_t sw_errseq_sample(const struct sw_inode *ino);
-void sw_errseen_init(struct swapfs *fs, const struct sw_inode *ino, struct sw_errseen *seen);
 /* The latest write-behind error of ino if *seen has not reported it (then it has), else 0. */
 int sw_wb_error(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen);
 /*
