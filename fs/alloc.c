@@ -25,6 +25,7 @@ int sw_alloc_init(struct sw_alloc *a, uint64_t volume_bytes, uint32_t unit,
 	a->unit = unit;
 	a->nunits = volume_bytes / unit;
 	a->nfree = a->nunits;
+	a->reserved = 0;
 	a->hint = 0;
 	a->row_units = (uint32_t)(row_bytes / unit ? row_bytes / unit : 1);
 	a->bits = calloc((a->nunits + 63) / 64 + 1, sizeof(uint64_t));
@@ -69,12 +70,15 @@ static uint64_t next_free(const struct sw_alloc *a, uint64_t i)
 
 int64_t sw_alloc_run(struct sw_alloc *a, uint64_t want, uint64_t *first)
 {
-	uint64_t best = 0, best_len = 0, align = want >= a->row_units ? a->row_units : 1;
+	uint64_t best = 0, best_len = 0, align, avail = sw_alloc_available(a);
 
-	if (!a->nfree)
+	if (!avail)
 		return -ENOSPC;
 	if (!want)
 		want = 1;
+	if (want > avail)
+		want = avail;	/* the rest is promised to staged writes */
+	align = want >= a->row_units ? a->row_units : 1;
 	/* Two sweeps from the hint: the first wants alignment, the second anything. */
 	for (int pass = 0; pass < 2 && best_len < want; pass++) {
 		uint64_t i = pass ? 0 : a->hint, stop = a->nunits;
@@ -111,6 +115,24 @@ int64_t sw_alloc_run(struct sw_alloc *a, uint64_t want, uint64_t *first)
 	a->hint = best + best_len;
 	*first = best;
 	return (int64_t)best_len;
+}
+
+uint64_t sw_alloc_available(const struct sw_alloc *a)
+{
+	return a->nfree > a->reserved ? a->nfree - a->reserved : 0;
+}
+
+int sw_alloc_reserve(struct sw_alloc *a, uint64_t n)
+{
+	if (n > sw_alloc_available(a))
+		return -ENOSPC;
+	a->reserved += n;
+	return 0;
+}
+
+void sw_alloc_unreserve(struct sw_alloc *a, uint64_t n)
+{
+	a->reserved = n < a->reserved ? a->reserved - n : 0;
 }
 
 int sw_alloc_free(struct sw_alloc *a, uint64_t first, uint64_t n)

@@ -62,6 +62,7 @@
 
 struct cfile {
 	struct sw_inode *ino;
+	struct sw_errseen seen;	/* write-behind errors told to this registration */
 	bool used, rd, wr;
 	unsigned inflight;	/* conn lock */
 };
@@ -343,7 +344,11 @@ static int file_add(struct conn *c, uint64_t grant, uint64_t *id, int64_t *size)
 	}
 	c->files[i] = (struct cfile){ .ino = ino, .used = true, .rd = g.rd, .wr = g.wr };
 	*id = i;
+	pthread_mutex_lock(&fs->meta.lock);	/* writers change both under it */
+	c->files[i].seen.write = c->files[i].seen.fsync = c->files[i].seen.close =
+		sw_errseq_sample(ino);
 	*size = (int64_t)ino->a.size;
+	pthread_mutex_unlock(&fs->meta.lock);
 	return 0;
 }
 
@@ -377,13 +382,14 @@ void sw_csrv_ioctl(fuse_req_t req, fuse_ino_t nr, int cmd, void *arg,
 		return;
 	}
 	memcpy(&g, in_buf, sizeof(g));
-	rd = sw_fh_readable(fi->fh);
-	wr = sw_fh_writable(fi->fh);
 	pthread_mutex_lock(&fs->meta.lock);
 	ino = sw_inode_get(&fs->meta, nr);
 	if (ino)
 		mode = ino->a.mode;
 	pthread_mutex_unlock(&fs->meta.lock);
+	/* only a regular file's fi->fh is an sw_ofile (a directory's is not) */
+	rd = S_ISREG(mode) && sw_ofile_readable(sw_ofile(fi));
+	wr = S_ISREG(mode) && sw_ofile_writable(sw_ofile(fi));
 	if (!ino || !S_ISREG(mode) || (!rd && !wr)) {
 		fuse_reply_err(req, !ino ? ESTALE : S_ISDIR(mode) ? EISDIR :
 				    !S_ISREG(mode) ? EINVAL : EBADF);
@@ -421,7 +427,7 @@ static int file_del(struct conn *c, uint32_t id)
 	if (!f)
 		return -EBADF;
 	wait_quiet(c, file_busy, id);
-	err = f->wr ? sw_sync_file(fs, f->ino->a.ino, false) : 0;
+	err = f->wr ? sw_sync_file(fs, f->ino->a.ino, false, &f->seen.close) : 0;
 	f->used = false;
 	sw_inode_close(fs, f->ino);
 	return err;
@@ -634,7 +640,8 @@ static void handle(struct conn *c, const struct swc_req *r, int fd)
 				break;
 			}
 			wait_quiet(c, file_busy, r->file);
-			result = sw_sync_file(fs, c->files[r->file].ino->a.ino, true);
+			result = sw_sync_file(fs, c->files[r->file].ino->a.ino, true,
+					      &c->files[r->file].seen.fsync);
 			break;
 		default:
 			result = -EOPNOTSUPP;

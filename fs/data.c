@@ -699,14 +699,125 @@ int sw_write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
  * full chunk, a write elsewhere, fsync, close, truncate or a read sends the
  * chunk to the I/O thread.  Its extents enter the table when it is sent
  * (so nothing allocates them twice) but reach the log only after the write
- * completes (inode->inflight), and readers wait for in-flight writes.  An
- * error is kept on the inode and returned by the next write, fsync or close.
+ * completes (inode->inflight), and readers wait for in-flight writes.
+ *
+ * A staged write is acknowledged, so it must not fail later for want of
+ * space: the allocation units a chunk will need are reserved in the
+ * allocator as its bytes come in (the write itself gets ENOSPC when they
+ * cannot be), and handed back to the allocation when the chunk is sent.
+ * If its bytes are lost all the same (a device error, no memory), the
+ * error goes into the inode's error sequence, which every open file
+ * reports once at its next fsync, once at its next close and once at its
+ * next write (struct sw_errseen), and the file's size goes back to where
+ * it was before those bytes extended it: it never covers bytes that were
+ * not stored.
  */
 struct sw_chunk {
 	uint64_t foff;		/* aligned to the stripe unit */
 	uint64_t lo, hi;	/* valid file bytes [lo, hi) */
+	uint64_t size0;		/* the file's size when the chunk was started */
+	uint64_t resv;		/* allocation units reserved for it */
 	char *buf;		/* stripe unit bytes from the arena */
 };
+
+/* Staged bytes lost: the size above floor up to hi came with them. */
+struct sw_lost { uint64_t floor, hi; };
+
+/*
+ * Chunk c of ino was acknowledged but could not be stored (meta lock
+ * held): every open file is told at its next fsync and close, and the
+ * size no longer covers the lost bytes where they extended the file.
+ * Lost ranges are kept until the inode settles (wb_drain), so a range
+ * lost earlier that a later lost one ended up exposing is taken back too.
+ */
+static void wb_lost(struct swapfs *fs, struct sw_inode *ino, const struct sw_chunk *c, int error)
+{
+	struct sw_lost l = { c->size0 > c->lo ? c->size0 : c->lo, c->hi }, *nl;
+	bool again = true;
+
+	ino->wb_error = error;
+	ino->wb_errseq++;
+	ino->wb_error_seen = false;
+	nl = realloc(ino->wb_lost, (ino->nwb_lost + 1) * sizeof(*nl));
+	if (nl) {
+		ino->wb_lost = nl;
+		nl[ino->nwb_lost++] = l;
+	}
+	while (again) {
+		again = false;
+		for (size_t i = 0; i <= ino->nwb_lost; i++) {
+			const struct sw_lost *x = i < ino->nwb_lost ? &ino->wb_lost[i] : &l;
+
+			if (x->floor < ino->a.size && ino->a.size <= x->hi) {
+				ino->a.size = x->floor;
+				again = true;
+			}
+		}
+	}
+	sw_meta_dirty(&fs->meta, ino);
+}
+
+uint32_t sw_errseq_sample(const struct sw_inode *ino)
+{
+	return ino->wb_errseq - (ino->wb_errseq && !ino->wb_error_seen);
+}
+
+int sw_wb_error(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	if (*seen != ino->wb_errseq) {
+		err = ino->wb_error;
+		*seen = ino->wb_errseq;
+		ino->wb_error_seen = true;
+	}
+	pthread_mutex_unlock(&fs->meta.lock);
+	return err;
+}
+
+/* Allocation units of [as, ae) that are holes in ino's map (meta lock held). */
+static uint64_t hole_units(const struct sw_inode *ino, uint64_t as, uint64_t ae, uint64_t au)
+{
+	uint64_t n = 0, at = as;
+
+	for (size_t i = sw_ext_find(ino, as); i < ino->next && ino->ext[i].foff < ae; i++) {
+		const struct sw_ext *x = &ino->ext[i];
+
+		if (x->foff > at)
+			n += x->foff - at;
+		if (x->foff + x->len > at)
+			at = x->foff + x->len;
+	}
+	if (at < ae)
+		n += ae - at;
+	return n / au;
+}
+
+/*
+ * Reserve what chunk c will allocate once it holds [lo, hi): the write
+ * that brings those bytes gets ENOSPC now rather than lose them later.
+ */
+static int wb_reserve(struct swapfs *fs, struct sw_inode *ino, struct sw_chunk *c,
+		      uint64_t lo, uint64_t hi)
+{
+	struct sw_meta *m = &fs->meta;
+	uint64_t au = fs->sb.alloc_unit, need;
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	need = hole_units(ino, down(lo, au), up(hi, au), au);
+	if (need > c->resv) {
+		err = sw_alloc_reserve(&m->alloc, need - c->resv);
+		/* space freed by records not yet committed: commit, as sw_plan_allocation does */
+		if (err == -ENOSPC && m->npending_free && !sw_meta_commit(m, false))
+			err = sw_alloc_reserve(&m->alloc, need - c->resv);
+		if (!err)
+			c->resv = need;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
 
 struct wb_ctx {
 	struct swapfs *fs;
@@ -725,13 +836,12 @@ static void wb_done(struct sw_job *job, int error)
 
 	pthread_mutex_lock(&m->lock);
 	if (error) {
-		if (!w->ino->wb_error)
-			w->ino->wb_error = error;
 		atomic_fetch_add(&fs->io_errors, 1);
 		sw_log(fs, "write-behind of inode %llu failed: %s",
 		       (unsigned long long)w->ino->a.ino, swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
 		/* fresh space must never show what the failed write left there */
 		sw_unmap_runs(fs, w->ino, w->runs, w->nruns);
+		wb_lost(fs, w->ino, w->c, error);
 	}
 	w->ino->inflight--;
 	fs->inflight_total--;
@@ -776,6 +886,8 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	if (c->lo % BLK || c->hi % BLK)
 		wait_inflight(fs, ino);
 	pthread_mutex_lock(&m->lock);
+	sw_alloc_unreserve(&m->alloc, c->resv);	/* what the allocation below takes */
+	c->resv = 0;
 	err = sw_plan_allocation(fs, ino, as, ae, &runs, &nruns);
 	pthread_mutex_unlock(&m->lock);
 	if (!err)
@@ -803,9 +915,10 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 		 * The chunk held bytes of earlier writes that were acknowledged:
 		 * they are lost, so fsync and close must say so, not only this call.
 		 */
-		if (!ino->wb_error)
-			ino->wb_error = err;
+		sw_log(fs, "write-behind of inode %llu failed: %s", (unsigned long long)ino->a.ino,
+		       strerror(-err));
 		sw_undo_allocation(fs, runs, nruns);
+		wb_lost(fs, ino, c, err);
 		swe_arena_free(fs->arena, c->buf);
 		pthread_cond_broadcast(&fs->io_cond);
 		pthread_mutex_unlock(&m->lock);
@@ -840,22 +953,23 @@ static int wb_drain(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	int err = wb_flush(fs, t, ino);
 
 	wait_inflight(fs, ino);
+	pthread_mutex_lock(&fs->meta.lock);	/* settled: no lost range can be exposed any more */
+	free(ino->wb_lost);
+	ino->wb_lost = NULL;
+	ino->nwb_lost = 0;
+	pthread_mutex_unlock(&fs->meta.lock);
 	return err;
 }
 
-int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino)
+int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen)
 {
 	struct thread_io *t = sw_thread_io(fs);
-	int err, async_err;
+	int err;
 
 	if (!t)
 		return -ENOMEM;
-	err = wb_drain(fs, t, ino);
-	pthread_mutex_lock(&fs->meta.lock);
-	async_err = ino->wb_error;
-	ino->wb_error = 0;
-	pthread_mutex_unlock(&fs->meta.lock);
-	return err ? err : async_err;
+	err = wb_drain(fs, t, ino);	/* a lost chunk is in the error sequence too */
+	return seen ? sw_wb_error(fs, ino, seen) : err;
 }
 
 /* A staging buffer, waiting for in-flight writes to free one; NULL if none will. */
@@ -874,10 +988,16 @@ static char *staging_chunk(struct swapfs *fs)
 	return buf;
 }
 
-static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino,
-		    const char *data, uint64_t off, uint64_t len)
+/*
+ * Stage len bytes at off (inode write lock held).  Returns how many were
+ * taken, from off on; *errp says why not all, *lostp whether staged bytes
+ * were lost on the way.  The size covers taken bytes before their chunk
+ * can be sent, so a failure of that chunk takes them back.
+ */
+static uint64_t wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino,
+			 const char *data, uint64_t off, uint64_t len, int *errp, bool *lostp)
 {
-	uint64_t ch = chunk_size(fs), end = off + len;
+	uint64_t ch = chunk_size(fs), start = off, end = off + len, taken = off;
 	int err = 0;
 
 	ra_drop(fs, ino);	/* what was read ahead may be about to change */
@@ -886,8 +1006,10 @@ static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 		struct sw_chunk *c = ino->wb;
 
 		if (c && (c->foff != base || off > c->hi || off + n < c->lo)) {
-			if ((err = wb_flush(fs, t, ino)))
+			if ((err = wb_flush(fs, t, ino))) {
+				*lostp = true;
 				break;
+			}
 			c = NULL;
 		}
 		if (!c) {
@@ -900,30 +1022,52 @@ static int wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 					swe_arena_free(fs->arena, buf);
 				wait_inflight(fs, ino);
 				err = sw_write_locked(fs, t, ino, data, off, n, false);
+				if (!err)
+					taken = off + n;
 				off += n;
 				data += n;
 				continue;
 			}
-			*c = (struct sw_chunk){ base, off, off, buf };
+			pthread_mutex_lock(&fs->meta.lock);
+			*c = (struct sw_chunk){ .foff = base, .lo = off, .hi = off,
+						.size0 = ino->a.size, .buf = buf };
+			pthread_mutex_unlock(&fs->meta.lock);
 			ino->wb = c;
+		}
+		err = wb_reserve(fs, ino, c, off < c->lo ? off : c->lo, off + n > c->hi ? off + n : c->hi);
+		if (err) {
+			if (c->lo == c->hi) {	/* nothing staged in it yet */
+				ino->wb = NULL;
+				swe_arena_free(fs->arena, c->buf);
+				free(c);
+			}
+			break;
 		}
 		memcpy(c->buf + (off - base), data, n);
 		if (off < c->lo)
 			c->lo = off;
 		if (off + n > c->hi)
 			c->hi = off + n;
-		if (c->lo == base && c->hi == base + ch)
-			err = wb_flush(fs, t, ino);
+		pthread_mutex_lock(&fs->meta.lock);
+		if (off + n > ino->a.size)
+			ino->a.size = off + n;
+		pthread_mutex_unlock(&fs->meta.lock);
+		if (c->lo == base && c->hi == base + ch && (err = wb_flush(fs, t, ino))) {
+			*lostp = true;	/* these bytes too */
+			break;
+		}
 		off += n;
 		data += n;
+		taken = off;
 	}
 	pthread_mutex_lock(&fs->meta.lock);
-	if (end > ino->a.size)
-		ino->a.size = end;
-	ino->a.mtime_ns = ino->a.ctime_ns = sw_now_ns();
-	sw_meta_dirty(&fs->meta, ino);
+	if (taken > start) {
+		ino->a.mtime_ns = ino->a.ctime_ns = sw_now_ns();
+		sw_meta_dirty(&fs->meta, ino);
+	}
 	pthread_mutex_unlock(&fs->meta.lock);
-	return err;
+	*errp = err;
+	return taken - start;
 }
 
 /* Before reading or reshaping a file: nothing staged, nothing in flight. */
@@ -962,8 +1106,10 @@ void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 {
 	struct swapfs *fs = sw_fs(req);
 	struct thread_io *t = sw_thread_io(fs);
+	struct sw_errseen *seen = &sw_ofile(fi)->seen;
 	struct sw_inode *ino;
-	uint64_t start = (uint64_t)off;
+	uint64_t start = (uint64_t)off, taken = 0;
+	bool lost = false;
 	int err;
 
 	if (fs->read_only) {
@@ -980,25 +1126,28 @@ void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,
 		return;
 	}
 	pthread_rwlock_wrlock(&ino->rw);
-	if (fi->flags & O_APPEND)
+	if (fi->flags & O_APPEND) {
+		pthread_mutex_lock(&fs->meta.lock);	/* a failed write-behind may trim it */
 		start = ino->a.size;
-	pthread_mutex_lock(&fs->meta.lock);
-	err = ino->wb_error;	/* an earlier write-behind failed: say so now */
-	ino->wb_error = 0;
-	pthread_mutex_unlock(&fs->meta.lock);
+		pthread_mutex_unlock(&fs->meta.lock);
+	}
+	/* an earlier write-behind of the file failed: this open file hears of it now */
+	err = seen ? sw_wb_error(fs, ino, &seen->write) : 0;
 	if (err)
 		;
 	else if (off < 0 || start + size > SW_MAX_FILE_SIZE)
 		err = -EFBIG;
 	else
-		err = wb_write(fs, t, ino, data, start, size);
-	if (!err)
+		taken = wb_write(fs, t, ino, data, start, size, &err, &lost);
+	if (taken)
 		sw_kill_suid(fs, ino, fuse_req_ctx(req)->uid);
+	if (lost && !taken && seen)
+		sw_wb_error(fs, ino, &seen->write);	/* this call tells of the chunk it lost */
 	pthread_rwlock_unlock(&ino->rw);
-	if (err)
-		fuse_reply_err(req, -err);
+	if (taken)	/* a short write: the rest is refused (err), not lost */
+		fuse_reply_write(req, taken);
 	else
-		fuse_reply_write(req, size);
+		fuse_reply_err(req, -err);
 }
 
 /* ---- truncate, fallocate, seek ----------------------------------------- */

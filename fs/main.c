@@ -358,7 +358,7 @@ static void drain_all(struct swapfs *fs)
 		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext)
 			if (sw_writes_pending(fs, i)) {	/* I/O threads still complete jobs */
 				pthread_rwlock_wrlock(&i->rw);
-				if (sw_wb_sync(fs, i))
+				if (sw_wb_sync(fs, i, NULL))
 					sw_log(fs, "inode %llu: staged data lost at unmount",
 					       (unsigned long long)i->a.ino);
 				pthread_rwlock_unlock(&i->rw);

@@ -506,6 +506,7 @@ static void inode_destroy(struct sw_meta *m, struct sw_inode *ino)
 	free(ino->xa);
 	free(ino->ext);
 	free(ino->symlink);
+	free(ino->wb_lost);
 	pthread_rwlock_destroy(&ino->rw);
 	free(ino);
 	m->count--;

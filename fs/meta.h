@@ -65,7 +65,17 @@ struct sw_inode {
 	uint32_t client_inflight;	/* of those, client-path writes (fs/direct.c) */
 	uint32_t client_reads;	/* client-path reads in flight: no extent may move */
 	uint32_t ckpt_mark;	/* checkpoint attempt (ckpt_serial) that already wrote this directory */
-	int wb_error;		/* first async write error, reported once */
+	/*
+	 * Write-behind errors, as Linux's errseq: the latest error, a count of
+	 * errors and whether any open file has reported the latest; each open
+	 * file keeps the count it has reported (struct sw_errseen), so every
+	 * open file sees each error once.
+	 */
+	int wb_error;
+	uint32_t wb_errseq;
+	bool wb_error_seen;
+	struct sw_lost *wb_lost;	/* failed staged ranges not yet settled (data.c) */
+	size_t nwb_lost;
 	void *wb;		/* the data path's staging chunk */
 	void *ra;		/* the data path's read-ahead window */
 	bool attr_dirty, on_dirty;

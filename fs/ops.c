@@ -27,7 +27,7 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-static int sync_data(struct swapfs *fs, fuse_ino_t nr);
+static int sync_data(struct swapfs *fs, fuse_ino_t nr, uint32_t *seen);
 static void release_data(struct swapfs *fs, fuse_ino_t nr);
 static void set_open_mode(struct fuse_file_info *fi);
 
@@ -400,6 +400,8 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 			ino->nopen++;
 	}
 	pthread_mutex_unlock(&m->lock);
+	if (err && fi)
+		free((void *)(uintptr_t)fi->fh);	/* no open file: no release will come */
 	if (err)
 		fuse_reply_err(req, err);
 	else if (fi) {
@@ -435,6 +437,14 @@ static void sw_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 static void sw_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
+	/* a new inode has had no write-behind error: zeroed cursors are current */
+	struct sw_ofile *of = calloc(1, sizeof(*of));
+
+	if (!of) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)of;
 	make_node(req, parent, name, S_IFREG | (mode & 07777), 0, NULL, fi);
 }
 
@@ -685,7 +695,7 @@ out:
  */
 static void set_open_mode(struct fuse_file_info *fi)
 {
-	fi->fh = sw_fh_make(fi->flags);	/* the client path's proof of access */
+	sw_ofile(fi)->accmode = fi->flags & O_ACCMODE;	/* the client path's proof of access */
 	if ((fi->flags & O_ACCMODE) == O_WRONLY || (fi->flags & O_DIRECT) ||
 	    sw_fuse_direct_io_mmap())
 		fi->direct_io = 1;
@@ -694,32 +704,45 @@ static void set_open_mode(struct fuse_file_info *fi)
 static void sw_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
+	struct sw_ofile *of = calloc(1, sizeof(*of));
+	struct sw_errseen *seen = of ? &of->seen : NULL;
 	struct sw_inode *ino;
 
-	if (fs->read_only && (fi->flags & O_ACCMODE) != O_RDONLY) {
-		fuse_reply_err(req, EROFS);
+	if (!of || (fs->read_only && (fi->flags & O_ACCMODE) != O_RDONLY)) {
+		fuse_reply_err(req, of ? EROFS : ENOMEM);
+		free(of);
 		return;
 	}
 	pthread_mutex_lock(&fs->meta.lock);
 	ino = sw_inode_get(&fs->meta, nr);
-	if (ino)
+	if (ino) {
 		ino->nopen++;
+		/* an earlier write-behind error that some file reported is not this one's */
+		seen->write = seen->fsync = seen->close = sw_errseq_sample(ino);
+	}
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (!ino) {
+		free(of);
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	fi->fh = (uintptr_t)of;
 	/* libfuse asks for atomic O_TRUNC: the truncation is ours to do */
 	if ((fi->flags & O_TRUNC) && S_ISREG(ino->a.mode)) {
+		bool empty;
 		int err;
 
 		pthread_rwlock_wrlock(&ino->rw);
-		err = ino->a.size ? sw_truncate(fs, ino, 0) : 0;
+		pthread_mutex_lock(&fs->meta.lock);	/* a failing write-behind may trim it */
+		empty = !ino->a.size;
+		pthread_mutex_unlock(&fs->meta.lock);
+		err = empty ? 0 : sw_truncate(fs, ino, 0);
 		pthread_rwlock_unlock(&ino->rw);
 		if (err) {
 			pthread_mutex_lock(&fs->meta.lock);
 			ino->nopen--;
 			pthread_mutex_unlock(&fs->meta.lock);
+			free(of);
 			fuse_reply_err(req, -err);
 			return;
 		}
@@ -742,9 +765,9 @@ static void sw_release(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 	struct swapfs *fs = sw_fs(req);
 	struct sw_inode *ino;
 
-	(void)fi;
-	sync_data(fs, nr);	/* mmap writeback may come after the last flush */
+	sync_data(fs, nr, NULL);	/* mmap writeback may come after the last flush */
 	release_data(fs, nr);
+	free((void *)(uintptr_t)fi->fh);
 	pthread_mutex_lock(&fs->meta.lock);
 	ino = sw_inode_get(&fs->meta, nr);
 	if (ino) {
@@ -756,8 +779,11 @@ static void sw_release(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 	fuse_reply_err(req, 0);
 }
 
-/* Staged data of nr written and waited for; its write-behind error, if any. */
-static int sync_data(struct swapfs *fs, fuse_ino_t nr)
+/*
+ * Staged data of nr written and waited for; the write-behind error the
+ * cursor seen has not reported (without one: this flush's own).
+ */
+static int sync_data(struct swapfs *fs, fuse_ino_t nr, uint32_t *seen)
 {
 	struct sw_inode *ino;
 	int err = 0;
@@ -765,7 +791,7 @@ static int sync_data(struct swapfs *fs, fuse_ino_t nr)
 	ino = sw_inode_lookup(fs, nr);
 	if (ino && !ino->dir) {
 		pthread_rwlock_wrlock(&ino->rw);
-		err = sw_wb_sync(fs, ino);
+		err = sw_wb_sync(fs, ino, seen);
 		pthread_rwlock_unlock(&ino->rw);
 	}
 	return err;
@@ -791,9 +817,9 @@ static void release_data(struct swapfs *fs, fuse_ino_t nr)
 }
 
 /* Data written, then records committed: durable (fsync) or in the log (close). */
-int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable)
+int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable, uint32_t *seen)
 {
-	int err = sync_data(fs, nr), cerr = 0;
+	int err = sync_data(fs, nr, seen), cerr = 0;
 
 	pthread_mutex_lock(&fs->meta.lock);
 	if (durable || sw_meta_pending(&fs->meta))
@@ -804,19 +830,29 @@ int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable)
 	return err ? err : cerr;
 }
 
-/* close(): the file's data and metadata survive a crash of the daemon. */
-static void sw_flush(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+/* The open file's cursors of write-behind errors (set at open and create). */
+static struct sw_errseen *errseen(const struct fuse_file_info *fi)
 {
-	(void)fi;
-	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, false));
+	return &sw_ofile(fi)->seen;
 }
 
+/*
+ * close(): the file's data and metadata survive a crash of the daemon; a
+ * write-behind error this open file has not reported at a close yet.
+ */
+static void sw_flush(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, false,
+					  errseen(fi) ? &errseen(fi)->close : NULL));
+}
+
+/* fsync(): ... and one it has not reported at an fsync yet. */
 static void sw_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
 		     struct fuse_file_info *fi)
 {
 	(void)datasync;
-	(void)fi;
-	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, true));
+	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, true,
+					  errseen(fi) ? &errseen(fi)->fsync : NULL));
 }
 
 /* ---- directories ------------------------------------------------------- */
@@ -914,7 +950,7 @@ static void sw_fsyncdir(fuse_req_t req, fuse_ino_t nr, int datasync,
 {
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, true));
+	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, true, NULL));
 }
 
 static void sw_statfs(fuse_req_t req, fuse_ino_t nr)
@@ -927,7 +963,8 @@ static void sw_statfs(fuse_req_t req, fuse_ino_t nr)
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
 	sv.f_blocks = swf_volume_bytes(&fs->sb) / 4096;
-	sv.f_bfree = fs->meta.alloc.nfree * (fs->meta.alloc.unit / 4096);
+	/* space reserved by staged writes is not free */
+	sv.f_bfree = sw_alloc_available(&fs->meta.alloc) * (fs->meta.alloc.unit / 4096);
 	sv.f_bavail = sv.f_bfree;
 	/* inodes: those of the table, and how many more its checkpoint can take */
 	sv.f_ffree = sw_meta_inodes_free(&fs->meta);

@@ -91,11 +91,23 @@ void sw_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 void sw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	      struct fuse_file_info *fi);
 /*
- * Write-behind: push ino's staged bytes to the I/O thread and wait until
- * its writes completed (inode write lock held).  Returns and clears the
- * first asynchronous write error.
+ * What one open file (or client-path registration) has reported of its
+ * inode's write-behind errors: the inode's error count when it last told
+ * a write, an fsync and a close.  Taken at open as Linux's errseq_sample:
+ * a file opened after an error that some open file has reported does not
+ * report it again; one that nobody has reported yet, it does.
  */
-int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino);
+struct sw_errseen { uint32_t write, fsync, close; };
+/* The count a file opened now starts from (meta lock held). */
+uint32_t sw_errseq_sample(const struct sw_inode *ino);
+/* The latest write-behind error of ino if *seen has not reported it (then it has), else 0. */
+int sw_wb_error(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen);
+/*
+ * Write-behind: push ino's staged bytes to the I/O thread and wait until
+ * its writes completed (inode write lock held).  With seen: the error
+ * that cursor has not reported yet (sw_wb_error); without: this flush's own.
+ */
+int sw_wb_sync(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen);
 /* Staged or in-flight writes of ino (their counts change under the meta lock, taken here). */
 bool sw_writes_pending(struct swapfs *fs, const struct sw_inode *ino);
 /* Drop ino's read-ahead window (last close, or the inode is changing). */
@@ -109,8 +121,11 @@ void sw_thread_io_free(void *p);
 /* Once, after INIT (which clamps it to 128 KiB): the mount's read-ahead. */
 void sw_set_read_ahead(struct swapfs *fs);
 void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st);
-/* Staged data written, then records committed: durable (fsync) or logged (close). */
-int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable);
+/*
+ * Staged data written, then records committed: durable (fsync) or logged
+ * (close).  seen: the caller's cursor of write-behind errors (or NULL).
+ */
+int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable, uint32_t *seen);
 /* A client-path registration of ino ends: like the last close of a file. */
 void sw_inode_close(struct swapfs *fs, struct sw_inode *ino);
 
@@ -127,23 +142,25 @@ void sw_csrv_ioctl(fuse_req_t req, fuse_ino_t nr, int cmd, void *arg,
 		   struct fuse_file_info *fi, unsigned flags, const void *in_buf,
 		   size_t in_bufsz, size_t out_bufsz);
 /*
- * fi->fh of an open file: what open() granted (its O_ACCMODE), recorded by
- * ops.c at open and create for the client path's SWC_IOC_GRANT.
+ * What fi->fh of an open regular file points at: allocated at open and
+ * create, freed at release.
  */
-#define SW_FH_OPEN 0x10000u
-static inline uint64_t sw_fh_make(int open_flags)
+struct sw_ofile {
+	struct sw_errseen seen;	/* write-behind errors this open file has reported */
+	int accmode;		/* O_ACCMODE that open() granted: the client path's
+				 * proof of access (SWC_IOC_GRANT) */
+};
+static inline struct sw_ofile *sw_ofile(const struct fuse_file_info *fi)
 {
-	return SW_FH_OPEN | (unsigned)(open_flags & O_ACCMODE);
+	return (struct sw_ofile *)(uintptr_t)fi->fh;
 }
-static inline bool sw_fh_readable(uint64_t fh)
+static inline bool sw_ofile_readable(const struct sw_ofile *of)
 {
-	return (fh & SW_FH_OPEN) &&
-	       ((fh & O_ACCMODE) == O_RDONLY || (fh & O_ACCMODE) == O_RDWR);
+	return of && (of->accmode == O_RDONLY || of->accmode == O_RDWR);
 }
-static inline bool sw_fh_writable(uint64_t fh)
+static inline bool sw_ofile_writable(const struct sw_ofile *of)
 {
-	return (fh & SW_FH_OPEN) &&
-	       ((fh & O_ACCMODE) == O_WRONLY || (fh & O_ACCMODE) == O_RDWR);
+	return of && (of->accmode == O_WRONLY || of->accmode == O_RDWR);
 }
 
 #endif
