@@ -750,6 +750,7 @@ static int log_pad(struct sw_meta *m)
 
 int sw_meta_commit(struct sw_meta *m, bool durable)
 {
+	size_t wlen;
 	int err;
 
 	if (m->read_only)
@@ -766,10 +767,24 @@ int sw_meta_commit(struct sw_meta *m, bool durable)
 		return err;
 	if (m->head + m->llen > m->sb.log_size)
 		return sw_meta_checkpoint(m);
+	/*
+	 * A zero block goes out after the commit, in the same write: the next
+	 * commit starts on it.  A crash then leaves zeros or the commit in
+	 * flight right after the valid log, never a stale block of an older
+	 * generation that starts inside a record (records cross blocks) and
+	 * would read as a torn write.
+	 */
+	wlen = m->llen;
+	if (m->head + wlen + SWF_BLOCK <= m->sb.log_size) {
+		if ((err = lbuf_reserve(m, SWF_BLOCK)))
+			return err;
+		memset(m->lbuf + wlen, 0, SWF_BLOCK);
+		wlen += SWF_BLOCK;
+	}
 	if (durable && (err = swe_volume_flush(m->vol)))
 		return err;
 	for (unsigned d = 0; d < m->nmirror; d++) {
-		err = swe_member_pwrite(m->vol, d, m->lbuf, m->llen,
+		err = swe_member_pwrite(m->vol, d, m->lbuf, wlen,
 					m->sb.log_offset + m->head);
 		if (err)
 			return err;
