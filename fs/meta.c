@@ -1152,7 +1152,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	uint64_t records;
 	unsigned best_dev = 0;
 	struct sw_load_report scratch;
-	bool read_only = flags & SW_LOAD_READ_ONLY;
+	bool read_only = flags & SW_LOAD_READ_ONLY, stale = false;
 	int err = meta_init(m, vol, sb, read_only);
 
 	if (err)
@@ -1182,6 +1182,11 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	}
 	m->gen = best.generation;
 	rep->generation = best.generation;
+	/* a mirror without it (a checkpoint interrupted by a crash) gets it again */
+	for (unsigned d = 0; d < m->nmirror; d++)
+		if (rep->ckpt_err[d][best.generation % 2] ||
+		    rep->ckpt_gen[d][best.generation % 2] != best.generation)
+			stale = true;
 	m->seq = best.seq;
 	m->next_ino = best.next_ino;
 	m->replaying = true;
@@ -1225,7 +1230,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	m->head = best_head > 0 ? (uint64_t)best_head : 0;
 	err = rebuild_alloc(m);
 	/* start a clean generation so no torn tail can be mistaken for new records */
-	if (!err && !read_only && best_head > 0 && !(flags & SW_LOAD_NO_CHECKPOINT)) {
+	if (!err && !read_only && (best_head > 0 || stale) && !(flags & SW_LOAD_NO_CHECKPOINT)) {
 		err = sw_meta_checkpoint(m);
 		/* a table too big for its slot still mounts, from the log as replayed;
 		 * new names are refused (meta_full) until removals make room */
