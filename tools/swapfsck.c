@@ -40,7 +40,8 @@ struct fsck {
 	struct swf_super sb;
 	struct sw_meta m;
 	bool loaded, table_changed, need_checkpoint;
-	unsigned found, fixed, left;
+	bool leftover;		/* the problem being reported is what a crash leaves */
+	unsigned found, fixed, left, pending;
 	json_object *jproblems;
 };
 
@@ -69,7 +70,7 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 {
 	const struct fsck_problem_desc *d = describe(code);
 	char msg[1024], fix[256];
-	bool yes = false;
+	bool yes = false, pending;
 	va_list ap;
 
 	va_start(ap, fix_arg);
@@ -107,11 +108,24 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 		}
 		break;
 	}
-	if (f->mode != MODE_ASK || !isatty(STDIN_FILENO))
-		if (!f->json)
+	/*
+	 * -n on what a crash leaves (an interrupted commit or checkpoint, an
+	 * orphan): the next mount's replay completes it as -p would, so it is
+	 * reported as recovery still to do, not as an error (e2fsck -n skips
+	 * the recovery of its journal likewise).
+	 */
+	pending = f->mode == MODE_NO && f->leftover;
+	if ((f->mode != MODE_ASK || !isatty(STDIN_FILENO)) && !f->json) {
+		if (pending)
+			printf("0x%04x %s\n  %s at the next mount (recovery after a crash)\n",
+			       code, msg, fix);
+		else
 			printf("0x%04x %s\n  %s? %s\n", code, msg, fix, yes ? "yes" : "no");
+	}
 	if (yes)
 		f->fixed++;
+	else if (pending)
+		f->pending++;
 	else
 		f->left++;
 	if (f->jproblems) {
@@ -121,6 +135,8 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 		json_object_object_add(p, "message", json_object_new_string(msg));
 		json_object_object_add(p, "fix", json_object_new_string(fix));
 		json_object_object_add(p, "fixed", json_object_new_boolean(yes));
+		if (pending)
+			json_object_object_add(p, "recovery", json_object_new_boolean(true));
 		json_object_array_add(f->jproblems, p);
 	}
 	if (f->mode == MODE_PREEN && !yes && !f->json)
@@ -212,6 +228,29 @@ static const char *rec_name(int type)
 	return type > 0 && type <= SWF_R_MAX ? names[type] : names[0];
 }
 
+/*
+ * An interrupted commit: the mirrors' logs hold the same bytes up to the
+ * shorter valid prefix (the longer one is what replay takes).
+ */
+static bool logs_agree(struct fsck *f, int64_t len)
+{
+	uint8_t *a = NULL, *b = NULL;
+	bool same = false;
+
+	if (len < 0 || (uint64_t)len > f->sb.log_size || len % SWF_BLOCK)
+		return false;
+	if (!len)
+		return true;
+	if (!posix_memalign((void **)&a, SWF_BLOCK, (size_t)len) &&
+	    !posix_memalign((void **)&b, SWF_BLOCK, (size_t)len) &&
+	    !swe_member_pread(f->vol, 0, a, (size_t)len, f->sb.log_offset) &&
+	    !swe_member_pread(f->vol, 1, b, (size_t)len, f->sb.log_offset))
+		same = !memcmp(a, b, (size_t)len);
+	free(a);
+	free(b);
+	return same;
+}
+
 static int check_metadata(struct fsck *f)
 {
 	struct sw_load_report rep;
@@ -234,17 +273,25 @@ static int check_metadata(struct fsck *f)
 		char who[16];
 
 		snprintf(who, sizeof(who), "%u", d);
-		if ((rep.ckpt_err[d][slot] || rep.ckpt_gen[d][slot] != rep.generation) &&
-		    problem(f, PR_CKPT_MIRROR, 0, who, (unsigned long long)rep.generation))
+		if (!rep.ckpt_err[d][slot] && rep.ckpt_gen[d][slot] == rep.generation)
+			continue;
+		/* an interrupted checkpoint: this mirror still holds the two before it */
+		f->leftover = !rep.ckpt_err[d][slot] && rep.ckpt_gen[d][slot] < rep.generation &&
+			      !rep.ckpt_err[d][!slot] && rep.ckpt_gen[d][!slot] + 1 == rep.generation;
+		if (problem(f, PR_CKPT_MIRROR, 0, who, (unsigned long long)rep.generation))
 			f->need_checkpoint = true;
+		f->leftover = false;
 	}
 	if (nm == 2 && rep.log_head[0] != rep.log_head[1]) {
 		char what[96];
 
 		snprintf(what, sizeof(what), "valid prefixes of %lld and %lld bytes",
 			 (long long)rep.log_head[0], (long long)rep.log_head[1]);
+		f->leftover = logs_agree(f, rep.log_head[0] < rep.log_head[1] ?
+					 rep.log_head[0] : rep.log_head[1]);
 		if (problem(f, PR_LOG_MIRROR, 0, what))
 			f->need_checkpoint = true;
+		f->leftover = false;
 	}
 	for (unsigned d = 0; d < nm; d++) {
 		char who[16];
@@ -378,10 +425,12 @@ static void check_tree(struct fsck *f)
 		if (i->nlookup || (i->dir && i->nopen))
 			continue;
 		if (!i->a.nlink && !i->dir) {
+			f->leftover = true;	/* every mount frees orphans */
 			if (problem(f, PR_ORPHAN, (unsigned long long)sw_inode_allocated(i),
 				    (unsigned long long)i->a.ino))
 				fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE,
 							       .u.free.ino = i->a.ino });
+			f->leftover = false;
 			continue;
 		}
 		if (problem(f, PR_UNREACHABLE, 0, (unsigned long long)i->a.ino,
@@ -618,6 +667,9 @@ int main(int argc, char **argv)
 			       sum.files ? (double)sum.extents / sum.files : 0.0);
 			printf("swapfsck: %.1f MiB used of %.1f MiB, %.1f MiB free\n",
 			       sum.used / 1048576.0, vol / 1048576.0, (vol - sum.used) / 1048576.0);
+			if (f.pending)
+				printf("swapfsck: %u crash leftover(s): recovery the next mount (or -p) completes\n",
+				       f.pending);
 			if (f.verbose)
 				printf("swapfsck: %u problem(s): %u fixed, %u left\n", f.found, f.fixed, f.left);
 		}
