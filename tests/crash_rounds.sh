@@ -36,8 +36,14 @@ check_clean() {
 	fi
 	echo "$1: swapfsck -n exit 0"
 }
-meta_grep() {	# meta_grep MEMBER STRING: STRING in the member's metadata area
-	dd if="$T/m$1.img" bs=1M count=8 2>/dev/null | grep -qa "$2"
+meta_grep() {	# meta_grep MEMBER STRING: STRING in the member's metadata log
+	$PY - "$T/m$1.img" "$2" <<'PYEOF'
+import struct, sys
+f = open(sys.argv[1], "rb")
+off, size = struct.unpack_from("<QQ", f.read(4096), 112)
+f.seek(off)
+sys.exit(0 if sys.argv[2].encode() in f.read(size) else 1)
+PYEOF
 }
 ckpt_gen() {	# newest checkpoint generation on member $1
 	$PY - "$T/m$1.img" <<'PYEOF'
