@@ -397,6 +397,12 @@ static int member_rw(struct swe_volume *vol, unsigned dev, void *buf,
 			       vol->info[dev].path, (unsigned long long)offset);
 		goto out;
 	}
+	if (act.delay_us) {	/* as the ring's linked timeout does: the I/O waits */
+		struct timespec ts = { act.delay_us / 1000000, (long)(act.delay_us % 1000000) * 1000 };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	while (done < len) {
 		ssize_t n = op == SWE_READ ?
 			pread(vol->fds[dev], (char *)buf + done, len - done, (off_t)(offset + done)) :

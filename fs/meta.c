@@ -828,6 +828,7 @@ static int log_pad(struct sw_meta *m)
 
 int sw_meta_commit(struct sw_meta *m, bool durable)
 {
+	size_t wlen;
 	int err;
 
 	if (m->read_only)
@@ -844,10 +845,24 @@ int sw_meta_commit(struct sw_meta *m, bool durable)
 		return err;
 	if (m->ckpt_needed || m->head + m->llen > m->sb.log_size)
 		return sw_meta_checkpoint(m);
+	/*
+	 * A zero block goes out after the commit, in the same write: the next
+	 * commit starts on it.  A crash then leaves zeros or the commit in
+	 * flight right after the valid log, never a stale block of an older
+	 * generation that starts inside a record (records cross blocks) and
+	 * would read as a torn write.
+	 */
+	wlen = m->llen;
+	if (m->head + wlen + SWF_BLOCK <= m->sb.log_size) {
+		if ((err = lbuf_reserve(m, SWF_BLOCK)))
+			return err;
+		memset(m->lbuf + wlen, 0, SWF_BLOCK);
+		wlen += SWF_BLOCK;
+	}
 	if (durable && (err = swe_volume_flush(m->vol)))
 		return err;
 	for (unsigned d = 0; d < m->nmirror; d++) {
-		err = swe_member_pwrite(m->vol, d, m->lbuf, m->llen,
+		err = swe_member_pwrite(m->vol, d, m->lbuf, wlen,
 					m->sb.log_offset + m->head);
 		if (err)
 			return err;
@@ -1403,7 +1418,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	unsigned best_dev = 0, lost_dev = 0;
 	struct log_survey sv[SWF_MIRRORS], lost_sv = {0};
 	struct sw_load_report scratch = {0};
-	bool read_only = flags & SW_LOAD_READ_ONLY, lost = false;
+	bool read_only = flags & SW_LOAD_READ_ONLY, lost = false, stale = false;
 	int err = meta_init(m, vol, sb, read_only);
 	void (*lost_fn)(void *, const struct swf_rec *);
 	void *lost_arg;
@@ -1440,6 +1455,11 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	m->gen = best.generation;
 	rep->generation = best.generation;
 	rep->ckpt_seq = best.seq;
+	/* a mirror without it (a checkpoint interrupted by a crash) gets it again */
+	for (unsigned d = 0; d < m->nmirror; d++)
+		if (rep->ckpt_err[d][best.generation % 2] ||
+		    rep->ckpt_gen[d][best.generation % 2] != best.generation)
+			stale = true;
 	m->seq = best.seq;
 	m->next_ino = best.next_ino;
 	m->replaying = true;
@@ -1528,8 +1548,9 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 		/* what lies past the head of this generation (a torn tail) is cleared
 		 * before new commits land there: none of it may be read as theirs */
 		err = log_zero(m, m->head, zero_to < m->sb.log_size ? zero_to : m->sb.log_size);
-		/* start a clean generation so no torn tail can be mistaken for new records */
-		if (!err && best_head > 0)
+		/* start a clean generation so no torn tail can be mistaken for new
+		 * records, and give a mirror that lacks the newest checkpoint its copy */
+		if (!err && (best_head > 0 || stale))
 			err = sw_meta_checkpoint(m);
 		/* a table too big for its slot still mounts, from the log as replayed;
 		 * new names are refused (meta_full) until removals make room */

@@ -4,7 +4,8 @@
 # O_DIRECT, mmap, truncate, fallocate), stress-ng filesystem stressors with
 # --verify, fio with verify=crc32c over a mixed workload, an fsstress-style
 # namespace torture (also killed midway); swapfsck must find the filesystem
-# clean and the tree must survive a remount.
+# clean and the tree must survive a remount.  Above scale 1 it also runs
+# 50 * STRESS_SCALE rounds of tests/crash_rounds.sh (kill -9, swapfsck -n).
 set -u
 . "$(dirname "$0")/lib.sh"
 require_fuse
@@ -66,4 +67,10 @@ wait $FSS_PID 2>/dev/null
 mount_fs
 $PY "$FSS" "$MNT/fss" 0 1 1 >/dev/null || fail "a file holds foreign bytes after the crash"
 umount_fs
+# the long form of the crash rounds (tests/crash_rounds.sh runs a few in make check)
+if [ "$scale" -gt 1 ]; then
+	CRASH_ROUNDS=$((50 * scale)) sh "$(dirname "$0")/crash_rounds.sh" > "$T/rounds.log" 2>&1; rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 77 ] || { tail -40 "$T/rounds.log"; fail "crash rounds"; }
+	grep "crash rounds clean" "$T/rounds.log"
+fi
 echo "1 passed, 0 failed"

@@ -41,9 +41,10 @@ struct fsck {
 	struct sw_meta m;
 	bool loaded, table_changed, need_checkpoint;
 	bool keep_log;		/* metadata loss left unrepaired: write nothing */
+	bool leftover;		/* the problem being reported is what a crash leaves */
 	uint32_t max_gen;	/* highest generation on the metadata area */
 	uint64_t max_seq;	/* highest sequence number in the logs */
-	unsigned found, fixed, left, fixed_pass0;
+	unsigned found, fixed, left, fixed_pass0, pending;
 	json_object *jproblems;
 };
 
@@ -72,7 +73,7 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 {
 	const struct fsck_problem_desc *d = describe(code);
 	char msg[1024], fix[256];
-	bool yes = false;
+	bool yes = false, pending;
 	va_list ap;
 
 	va_start(ap, fix_arg);
@@ -110,11 +111,24 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 		}
 		break;
 	}
-	if (f->mode != MODE_ASK || !isatty(STDIN_FILENO))
-		if (!f->json)
+	/*
+	 * -n on what a crash leaves (an interrupted commit or checkpoint, an
+	 * orphan): the next mount's replay completes it as -p would, so it is
+	 * reported as recovery still to do, not as an error (e2fsck -n skips
+	 * the recovery of its journal likewise).
+	 */
+	pending = f->mode == MODE_NO && f->leftover;
+	if ((f->mode != MODE_ASK || !isatty(STDIN_FILENO)) && !f->json) {
+		if (pending)
+			printf("0x%04x %s\n  %s at the next mount (recovery after a crash)\n",
+			       code, msg, fix);
+		else
 			printf("0x%04x %s\n  %s? %s\n", code, msg, fix, yes ? "yes" : "no");
+	}
 	if (yes)
 		f->fixed++;
+	else if (pending)
+		f->pending++;
 	else
 		f->left++;
 	if (f->jproblems) {
@@ -124,6 +138,8 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 		json_object_object_add(p, "message", json_object_new_string(msg));
 		json_object_object_add(p, "fix", json_object_new_string(fix));
 		json_object_object_add(p, "fixed", json_object_new_boolean(yes));
+		if (pending)
+			json_object_object_add(p, "recovery", json_object_new_boolean(true));
 		json_object_array_add(f->jproblems, p);
 	}
 	if (f->mode == MODE_PREEN && !yes && !f->json)
@@ -271,6 +287,29 @@ static void print_lost(const struct fsck *f, const struct lost *l)
 		printf("  their names (+ added, - removed, in directory inode): %s\n", l->names);
 }
 
+/*
+ * An interrupted commit: the mirrors' logs hold the same bytes up to the
+ * shorter valid prefix (the longer one is what replay takes).
+ */
+static bool logs_agree(struct fsck *f, int64_t len)
+{
+	uint8_t *a = NULL, *b = NULL;
+	bool same = false;
+
+	if (len < 0 || (uint64_t)len > f->sb.log_size || len % SWF_BLOCK)
+		return false;
+	if (!len)
+		return true;
+	if (!posix_memalign((void **)&a, SWF_BLOCK, (size_t)len) &&
+	    !posix_memalign((void **)&b, SWF_BLOCK, (size_t)len) &&
+	    !swe_member_pread(f->vol, 0, a, (size_t)len, f->sb.log_offset) &&
+	    !swe_member_pread(f->vol, 1, b, (size_t)len, f->sb.log_offset))
+		same = !memcmp(a, b, (size_t)len);
+	free(a);
+	free(b);
+	return same;
+}
+
 static int check_metadata(struct fsck *f)
 {
 	struct sw_load_report rep = {0};
@@ -300,12 +339,14 @@ static int check_metadata(struct fsck *f)
 	if (rep.ckpt_lost || rep.ckpt_torn) {
 		char slot[2] = { (char)('A' + rep.lost_slot), 0 };
 
+		f->leftover = rep.ckpt_torn;	/* an interrupted checkpoint: the mount completes it */
 		if (problem(f, rep.ckpt_lost ? PR_CKPT_LOST : PR_CKPT_TORN,
 			    (unsigned long long)rep.generation, slot,
 			    (unsigned long long)rep.generation))
 			f->need_checkpoint = true;
 		else if (rep.ckpt_lost)
 			f->keep_log = true;
+		f->leftover = false;
 	}
 	if (rep.newer_records) {
 		if (problem(f, PR_LOG_NEWER, 0, (unsigned long long)rep.newer_records,
@@ -332,17 +373,25 @@ static int check_metadata(struct fsck *f)
 		char who[16];
 
 		snprintf(who, sizeof(who), "%u", d);
-		if ((rep.ckpt_err[d][slot] || rep.ckpt_gen[d][slot] != rep.generation) &&
-		    problem(f, PR_CKPT_MIRROR, 0, who, (unsigned long long)rep.generation))
+		if (!rep.ckpt_err[d][slot] && rep.ckpt_gen[d][slot] == rep.generation)
+			continue;
+		/* an interrupted checkpoint: this mirror still holds the two before it */
+		f->leftover = !rep.ckpt_err[d][slot] && rep.ckpt_gen[d][slot] < rep.generation &&
+			      !rep.ckpt_err[d][!slot] && rep.ckpt_gen[d][!slot] + 1 == rep.generation;
+		if (problem(f, PR_CKPT_MIRROR, 0, who, (unsigned long long)rep.generation))
 			f->need_checkpoint = true;
+		f->leftover = false;
 	}
 	if (nm == 2 && rep.log_head[0] != rep.log_head[1]) {
 		char what[96];
 
 		snprintf(what, sizeof(what), "valid prefixes of %lld and %lld bytes",
 			 (long long)rep.log_head[0], (long long)rep.log_head[1]);
+		f->leftover = logs_agree(f, rep.log_head[0] < rep.log_head[1] ?
+					 rep.log_head[0] : rep.log_head[1]);
 		if (problem(f, PR_LOG_MIRROR, 0, what))
 			f->need_checkpoint = true;
+		f->leftover = false;
 	}
 	for (unsigned d = 0; d < nm; d++) {
 		char who[16];
@@ -479,10 +528,12 @@ static void check_tree(struct fsck *f)
 		/* no links: a file open and unlinked at a crash, or an empty directory
 		 * removed while the kernel still referred to it */
 		if (!i->a.nlink && (!i->dir || !i->dir->live)) {
+			f->leftover = true;	/* every mount frees orphans */
 			if (problem(f, PR_ORPHAN, (unsigned long long)sw_inode_allocated(i),
 				    (unsigned long long)i->a.ino))
 				fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE,
 							       .u.free.ino = i->a.ino });
+			f->leftover = false;
 			continue;
 		}
 		if (problem(f, PR_UNREACHABLE, 0, (unsigned long long)i->a.ino,
@@ -754,6 +805,9 @@ int main(int argc, char **argv)
 			       sum.files ? (double)sum.extents / sum.files : 0.0);
 			printf("swapfsck: %.1f MiB used of %.1f MiB, %.1f MiB free\n",
 			       sum.used / 1048576.0, vol / 1048576.0, (vol - sum.used) / 1048576.0);
+			if (f.pending)
+				printf("swapfsck: %u crash leftover(s): recovery the next mount (or -p) completes\n",
+				       f.pending);
 			if (f.verbose)
 				printf("swapfsck: %u problem(s): %u fixed, %u left\n", f.found, f.fixed, f.left);
 		}
