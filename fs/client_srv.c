@@ -24,15 +24,16 @@
  * and an O_PATH descriptor cannot do ioctls at all.  The daemon never
  * holds a descriptor of its own mount (closing one would send it a FLUSH)
  * and keeps the inode open (nopen) while registered.  Nor any other
- * descriptor of a client: messages are received with no room for
- * SCM_RIGHTS, so the kernel drops what a client attaches without
- * installing it (close() of a FUSE file would wait for its FLUSH: this
- * mount's, or another one's whose daemon never answers).  Buffers are
- * memfds the daemon makes, sealed at their size, mapped here and sent to
- * the client with the BUF_ADD answer, so a client can never make the
- * daemon fault on its memory.  A connection registers at most
- * SWC_MAX_FILES files and SWC_MAX_BUFS buffers of SWC_MAX_BUF_BYTES in all.  Only a connection's own thread writes to its socket,
- * never blocking; a client that stops reading its completions for
+ * descriptor of a client (close() of a FUSE file waits for its FLUSH:
+ * this mount's, or another one's whose daemon never answers): where the
+ * kernel has SO_PASSRIGHTS a client cannot even send one, and messages are
+ * received with no room for SCM_RIGHTS, so the kernel drops what a client
+ * attaches without installing it.  Buffers are memfds the daemon makes,
+ * sealed at their size, mapped here and sent to the client with the
+ * BUF_ADD answer, so a client can never make the daemon fault on its
+ * memory.  A connection registers at most SWC_MAX_FILES files and
+ * SWC_MAX_BUFS buffers of SWC_MAX_BUF_BYTES in all.  Only a connection's
+ * own thread writes to its socket, never blocking; a client that stops reading its completions for
  * SEND_TIMEOUT_S is disconnected.
  *
  * Connections are limited per user (MAX_CONNS_PER_UID, MAX_CONNS in all)
@@ -64,6 +65,12 @@
 #define IDLE_DEFAULT_S 60	/* SWAPFS_CLIENT_IDLE: nothing registered that long: closed */
 #define MAX_GRANTS 16		/* SWC_IOC_GRANT grants not yet redeemed, per connection */
 #define SEND_TIMEOUT_S 10
+
+/* Linux 6.16: 0 makes a sender's SCM_RIGHTS fail (EPERM); asm-generic value */
+#if !defined(SO_PASSRIGHTS) && (defined(__x86_64__) || defined(__i386__) || \
+				defined(__aarch64__) || defined(__riscv))
+#define SO_PASSRIGHTS 83
+#endif
 
 struct cfile {
 	struct sw_inode *ino;
@@ -1019,6 +1026,15 @@ int sw_csrv_start(struct swapfs *fs, struct fuse_session *se)
 		free(s);
 		return err;
 	}
+#ifdef SO_PASSRIGHTS
+	{	/* inherited by accepted sockets; older kernels: ENOPROTOOPT, receive() drops them */
+		int no = 0;
+
+		if (setsockopt(s->lsock, SOL_SOCKET, SO_PASSRIGHTS, &no, sizeof(no)) &&
+		    errno != ENOPROTOOPT)
+			sw_log(fs, "client socket: SO_PASSRIGHTS: %s", strerror(errno));
+	}
+#endif
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->nq_cond, NULL);
 	if (pthread_create(&s->notifier, NULL, notifier, s)) {

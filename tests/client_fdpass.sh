@@ -53,7 +53,10 @@ def ask(op, length, fd=None):
     tag += 1
     req = struct.pack("<IIIIQQQQ", op, 0, 0, 0, 0, 0, length, tag)
     anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))] if fd is not None else []
-    s.sendmsg([req], anc)
+    try:
+        s.sendmsg([req], anc)
+    except PermissionError:	# the daemon's socket takes no descriptor (SO_PASSRIGHTS, Linux 6.16)
+        return -errno.EPERM, []
     while True:
         try:
             data, ancdata, _, _ = s.recvmsg(64, socket.CMSG_SPACE(4 * 4))
