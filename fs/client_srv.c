@@ -23,10 +23,17 @@
  * number, so no dup2() can swap the file between the check and the use,
  * and an O_PATH descriptor cannot do ioctls at all.  The daemon never
  * holds a descriptor of its own mount (closing one would send it a FLUSH)
- * and keeps the inode open (nopen) while registered.  Buffers are memfds
- * sealed against shrinking, so a client can never make the daemon fault
- * on its memory.  Only a connection's own thread writes to its socket,
- * never blocking; a client that stops reading its completions for
+ * and keeps the inode open (nopen) while registered.  Nor any other
+ * descriptor of a client (close() of a FUSE file waits for its FLUSH:
+ * this mount's, or another one's whose daemon never answers): where the
+ * kernel has SO_PASSRIGHTS a client cannot even send one, and messages are
+ * received with no room for SCM_RIGHTS, so the kernel drops what a client
+ * attaches without installing it.  Buffers are memfds the daemon makes,
+ * sealed at their size, mapped here and sent to the client with the
+ * BUF_ADD answer, so a client can never make the daemon fault on its
+ * memory.  A connection registers at most SWC_MAX_FILES files and
+ * SWC_MAX_BUFS buffers of SWC_MAX_BUF_BYTES in all.  Only a connection's
+ * own thread writes to its socket, never blocking; a client that stops reading its completions for
  * SEND_TIMEOUT_S is disconnected.
  *
  * Connections are limited per user (MAX_CONNS_PER_UID, MAX_CONNS in all)
@@ -58,7 +65,12 @@
 #define IDLE_DEFAULT_S 60	/* SWAPFS_CLIENT_IDLE: nothing registered that long: closed */
 #define MAX_GRANTS 16		/* SWC_IOC_GRANT grants not yet redeemed, per connection */
 #define SEND_TIMEOUT_S 10
-#define MAX_BUF_BYTES (1ull << 40)
+
+/* Linux 6.16: 0 makes a sender's SCM_RIGHTS fail (EPERM); asm-generic value */
+#if !defined(SO_PASSRIGHTS) && (defined(__x86_64__) || defined(__i386__) || \
+				defined(__aarch64__) || defined(__riscv))
+#define SO_PASSRIGHTS 83
+#endif
 
 struct cfile {
 	struct sw_inode *ino;
@@ -100,7 +112,9 @@ struct conn {
 	pthread_cond_t cond;	/* inflight dropped */
 	int efd;		/* wakes the connection's thread: answers to send */
 	struct swc_cqe *out;	/* answers not yet sent, oldest first */
+	int *outfd;		/* with each, the descriptor it carries, or -1 (a BUF_ADD's memfd) */
 	size_t nout, capout;
+	uint64_t buf_bytes;	/* of the buffers registered (connection's thread) */
 	double stalled_since;	/* the client stopped taking answers (0: it takes them) */
 	unsigned inflight;
 	bool dead, finished;
@@ -152,9 +166,31 @@ static void flush_out(struct conn *c)
 	size_t sent = 0;
 
 	while (sent < c->nout && !c->dead) {
-		size_t n = c->nout - sent < 256 ? c->nout - sent : 256;
-		ssize_t r = send(c->sock, c->out + sent, n * sizeof(*c->out),
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(int))];
+		} cm;
+		size_t n = 0;
+		struct iovec iov;
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		int fd = c->outfd[sent];
+		ssize_t r;
+
+		if (fd >= 0) {	/* a BUF_ADD's answer, alone with its memfd */
+			n = 1;
+			memset(&cm, 0, sizeof(cm));
+			msg.msg_control = cm.b;
+			msg.msg_controllen = sizeof(cm.b);
+			cm.h.cmsg_level = SOL_SOCKET;
+			cm.h.cmsg_type = SCM_RIGHTS;
+			cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(&cm.h), &fd, sizeof(int));
+		} else {
+			while (n < 256 && sent + n < c->nout && c->outfd[sent + n] < 0)
+				n++;
+		}
+		iov = (struct iovec){ c->out + sent, n * sizeof(*c->out) };
+		r = sendmsg(c->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -169,13 +205,21 @@ static void flush_out(struct conn *c)
 			drop(c, r < 0 ? strerror(errno) : "short send");
 			break;
 		}
+		if (fd >= 0)
+			close(fd);	/* the client has it now; ours is a memfd (no FLUSH) */
 		sent += n;
 		c->stalled_since = 0;
 	}
-	if (c->dead)
+	if (c->dead) {
+		for (size_t i = sent; i < c->nout; i++)
+			if (c->outfd[i] >= 0)
+				close(c->outfd[i]);
 		sent = c->nout;
-	if (sent)	/* c->out is NULL until the first answer */
+	}
+	if (sent) {	/* c->out is NULL until the first answer */
 		memmove(c->out, c->out + sent, (c->nout - sent) * sizeof(*c->out));
+		memmove(c->outfd, c->outfd + sent, (c->nout - sent) * sizeof(*c->outfd));
+	}
 	c->nout -= sent;
 }
 
@@ -187,20 +231,32 @@ static void wake(struct conn *c)
 		drop(c, "cannot wake its thread");
 }
 
-static void push_cqe(struct conn *c, uint64_t tag, int64_t result, uint64_t value)
+/* Queue an answer; fd (-1: none) goes with it and is closed once sent. */
+static void push_cqe_fd(struct conn *c, uint64_t tag, int64_t result, uint64_t value, int fd)
 {
 	if (c->nout == c->capout) {
 		size_t ncap = c->capout ? c->capout * 2 : 64;
 		struct swc_cqe *n = realloc(c->out, ncap * sizeof(*n));
+		int *nfd = n ? realloc(c->outfd, ncap * sizeof(*nfd)) : NULL;
 
-		if (!n) {	/* cannot tell the client: it must not wait forever */
+		if (n)
+			c->out = n;
+		if (!nfd) {	/* cannot tell the client: it must not wait forever */
 			drop(c, "out of memory");
+			if (fd >= 0)
+				close(fd);
 			return;
 		}
-		c->out = n;
+		c->outfd = nfd;
 		c->capout = ncap;
 	}
+	c->outfd[c->nout] = fd;
 	c->out[c->nout++] = (struct swc_cqe){ tag, result, value };
+}
+
+static void push_cqe(struct conn *c, uint64_t tag, int64_t result, uint64_t value)
+{
+	push_cqe_fd(c, tag, result, value, -1);
 }
 
 /* Complete a data request: its counts drop, its answer is queued for the connection's thread. */
@@ -338,9 +394,10 @@ static int file_add(struct conn *c, uint64_t grant, uint64_t *id, int64_t *size)
 		return -ESTALE;
 	for (i = 0; i < c->nfiles && c->files[i].used; i++)
 		;
-	if (i == c->nfiles && grow_slots((void **)&c->files, &c->nfiles, sizeof(*c->files))) {
+	if (i == c->nfiles && (i >= SWC_MAX_FILES ||
+			       grow_slots((void **)&c->files, &c->nfiles, sizeof(*c->files)))) {
 		sw_inode_close(fs, ino);
-		return -ENOMEM;
+		return i >= SWC_MAX_FILES ? -EMFILE : -ENOMEM;
 	}
 	c->files[i] = (struct cfile){ .ino = ino, .used = true, .rd = g.rd, .wr = g.wr };
 	*id = i;
@@ -504,35 +561,60 @@ static void unmap_buf(struct conn *c, struct cbuf *b)
 	if (c->srv->fs->client_fixed)
 		fixed_buffer(c->srv->fs, b->addr, b->len, false);
 	munmap(b->addr, b->len);
+	c->buf_bytes -= b->len;
 	b->used = false;
 }
 
-static int buf_add(struct conn *c, int fd, uint64_t len, uint64_t *id)
+/*
+ * A buffer of len bytes: a memfd of the daemon's own, sealed at that size,
+ * mapped here and handed to the client (*fd) with the answer.  The daemon
+ * never takes a descriptor from a client: closing one of a FUSE file (this
+ * mount's, or another whose daemon does not answer) waits for its FLUSH.
+ */
+static int buf_add(struct conn *c, uint64_t len, uint64_t *id, int *fd)
 {
-	struct stat st;
-	int seals = fcntl(fd, F_GET_SEALS);
+	unsigned i, used = 0;
 	void *addr;
-	unsigned i;
+	int mfd;
 
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
-		return -EPERM;	/* only memfds that cannot shrink under us */
-	if (fstat(fd, &st))
-		return -errno;
-	if (!len || len > MAX_BUF_BYTES || len > (uint64_t)st.st_size)
+	for (i = 0; i < c->nbufs; i++)
+		used += c->bufs[i].used;
+	if (!len)
 		return -EINVAL;
-	addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (addr == MAP_FAILED)
+	if (used >= SWC_MAX_BUFS)
+		return -EMFILE;
+	if (len > SWC_MAX_BUF_BYTES - c->buf_bytes)
+		return -ENOMEM;	/* of this connection, in all */
+	mfd = memfd_create("swapfs-client", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
 		return -errno;
+	if (ftruncate(mfd, (off_t)len) ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
+		int err = -errno;
+
+		close(mfd);
+		return err;
+	}
+	addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	if (addr == MAP_FAILED) {
+		int err = -errno;
+
+		close(mfd);
+		return err;
+	}
 	for (i = 0; i < c->nbufs && c->bufs[i].used; i++)
 		;
 	if (i == c->nbufs && grow_slots((void **)&c->bufs, &c->nbufs, sizeof(*c->bufs))) {
 		munmap(addr, len);
+		close(mfd);
 		return -ENOMEM;
 	}
 	c->bufs[i] = (struct cbuf){ .addr = addr, .len = len, .used = true };
+	c->buf_bytes += len;
 	if (c->srv->fs->client_fixed)
 		fixed_buffer(c->srv->fs, addr, len, true);
 	*id = i;
+	*fd = mfd;
 	return 0;
 }
 
@@ -586,22 +668,17 @@ static int start_io(struct conn *c, const struct swc_req *r)
 	return 0;
 }
 
-static void answer(struct conn *c, uint64_t tag, int64_t result, uint64_t value)
-{
-	pthread_mutex_lock(&c->lock);
-	push_cqe(c, tag, result, value);
-	pthread_mutex_unlock(&c->lock);
-}
-
-static void handle(struct conn *c, const struct swc_req *r, int fd)
+/* A request; passed: the client sent descriptors with it (never taken: EINVAL). */
+static void handle(struct conn *c, const struct swc_req *r, bool passed)
 {
 	struct swapfs *fs = c->srv->fs;
 	uint64_t value = 0;
 	int64_t result = 0;
 	unsigned inflight;
+	int fd = -1;
 
-	if ((r->op == SWC_BUF_ADD) != (fd >= 0)) {
-		result = -EINVAL;	/* a descriptor where none belongs, or none */
+	if (passed) {
+		result = -EINVAL;
 	} else {
 		switch (r->op) {
 		case SWC_HELLO:
@@ -609,7 +686,7 @@ static void handle(struct conn *c, const struct swc_req *r, int fd)
 			result = r->len == SWC_VERSION ? 0 : -EPROTO;
 			break;
 		case SWC_BUF_ADD:
-			result = buf_add(c, fd, r->len, &value);
+			result = buf_add(c, r->len, &value, &fd);
 			break;
 		case SWC_BUF_DEL:
 			result = buf_del(c, r->buf);
@@ -647,56 +724,37 @@ static void handle(struct conn *c, const struct swc_req *r, int fd)
 			result = -EOPNOTSUPP;
 		}
 	}
-	if (fd >= 0)
-		close(fd);
-	answer(c, r->tag, result, value);
+	pthread_mutex_lock(&c->lock);
+	push_cqe_fd(c, r->tag, result, value, fd);
+	pthread_mutex_unlock(&c->lock);
 }
 
-/* One message: a batch of requests, perhaps with one descriptor (a buffer). */
+/*
+ * One message: a batch of requests.  Received with no room for ancillary
+ * data, so a descriptor a client attaches is never installed here: the
+ * kernel drops its reference (fput, no FLUSH: only close() flushes), and
+ * MSG_CTRUNC tells us one came; each request of the message gets EINVAL.
+ */
 static int receive(struct conn *c)
 {
 	struct swc_req req[SWC_MAX_BATCH];
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int) * 4)];
-	} cm;
 	struct iovec iov = { req, sizeof(req) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC);
-	int fd = -1;
 	size_t count;
 
 	if (n < 0)
 		return errno == EINTR ? 1 : -errno;
 	if (n == 0)
 		return -ECONNRESET;
-	for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
-		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t i = 0; i < nfd; i++) {
-				int x;
-
-				memcpy(&x, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
-				if (fd < 0 && nfd == 1)
-					fd = x;
-				else
-					close(x);
-			}
-		}
-	}
 	count = (size_t)n / sizeof(req[0]);
-	if ((size_t)n % sizeof(req[0]) || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    (fd >= 0 && count != 1)) {
-		if (fd >= 0)
-			close(fd);
+	if ((size_t)n % sizeof(req[0]) || (msg.msg_flags & MSG_TRUNC)) {
 		sw_log(c->srv->fs, "client pid %d: malformed message: disconnecting",
 		       (int)c->cred.pid);
 		return -EPROTO;
 	}
 	for (size_t i = 0; i < count; i++)
-		handle(c, &req[i], i == 0 ? fd : -1);
+		handle(c, &req[i], msg.msg_flags & MSG_CTRUNC);
 	return 1;
 }
 
@@ -712,9 +770,13 @@ static void conn_free(struct conn *c)
 			unmap_buf(c, &c->bufs[i]);
 	close(c->sock);
 	close(c->efd);
+	for (size_t i = 0; i < c->nout; i++)
+		if (c->outfd[i] >= 0)
+			close(c->outfd[i]);
 	free(c->files);
 	free(c->bufs);
 	free(c->out);
+	free(c->outfd);
 	pthread_mutex_lock(&s->lock);
 	c->finished = true;
 	pthread_mutex_unlock(&s->lock);
@@ -971,6 +1033,15 @@ int sw_csrv_start(struct swapfs *fs, struct fuse_session *se)
 		free(s);
 		return err;
 	}
+#ifdef SO_PASSRIGHTS
+	{	/* inherited by accepted sockets; older kernels: ENOPROTOOPT, receive() drops them */
+		int no = 0;
+
+		if (setsockopt(s->lsock, SOL_SOCKET, SO_PASSRIGHTS, &no, sizeof(no)) &&
+		    errno != ENOPROTOOPT)
+			sw_log(fs, "client socket: SO_PASSRIGHTS: %s", strerror(errno));
+	}
+#endif
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->nq_cond, NULL);
 	if (pthread_create(&s->notifier, NULL, notifier, s)) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client/libswapfs.h"
+#include "client/proto.h"
 #include "testutil.h"
 
 static const char *mnt;
@@ -291,12 +292,45 @@ static void enospc(void)
 	printf("ok %s\n", __func__);
 }
 
+/*
+ * One connection registers at most SWC_MAX_FILES files (then EMFILE) and
+ * keeps serving; what it lets go is free again.
+ */
+static void limits(void)
+{
+	struct swapfs_client *c = connect_or_fail();
+	int fd = open(path("limits"), O_RDWR | O_CREAT | O_TRUNC, 0644), r = 0;
+	static int ids[SWC_MAX_FILES];
+	unsigned n;
+
+	CHECK(fd >= 0, "open");
+	for (n = 0; n < SWC_MAX_FILES; n++) {
+		r = swapfs_file_register(c, fd, NULL);
+		if (r < 0)
+			break;
+		ids[n] = r;
+	}
+	CHECK(n == SWC_MAX_FILES, "registration %u of %u: %s", n + 1, SWC_MAX_FILES,
+	      strerror(-r));
+	r = swapfs_file_register(c, fd, NULL);
+	CHECK(r == -EMFILE, "registration %u: %d, not EMFILE", SWC_MAX_FILES + 1, r);
+	CHECK(!swapfs_file_unregister(c, ids[0]), "unregister");
+	r = swapfs_file_register(c, fd, NULL);
+	CHECK(r >= 0, "after one went: %s", strerror(-r));
+	ids[0] = r;
+	for (n = 0; n < SWC_MAX_FILES; n++)
+		CHECK(!swapfs_file_unregister(c, ids[n]), "unregister %u", n);
+	close(fd);
+	swapfs_client_close(c);
+	printf("ok limits (%u files)\n", SWC_MAX_FILES);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } checks[] = {
 		{ "write", write_then_posix_read }, { "read", posix_write_then_read },
 		{ "unaligned", unaligned_and_private_buffers }, { "mmap", mmap_coherent },
-		{ "errors", errors }, { "enospc", enospc },
+		{ "errors", errors }, { "enospc", enospc }, { "limits", limits },
 	};
 
 	if (argc < 2) {

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -73,6 +74,7 @@ struct swapfs_client {
 	uint64_t ctl_seq;
 	bool ctl_done;
 	struct swc_cqe ctl;
+	int ctl_fd;		/* the descriptor that came with ctl (a BUF_ADD's memfd), or -1 */
 };
 
 static int64_t now_ms(void)
@@ -137,6 +139,14 @@ static int receive(struct swapfs_client *c, int timeout_ms)
 {
 	struct swc_cqe cqe[256];
 	struct pollfd p = { c->sock, POLLIN, 0 };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+	} cm;
+	struct iovec iov = { cqe, sizeof(cqe) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	int fd = -1;
 	ssize_t n;
 	int pr;
 
@@ -147,10 +157,26 @@ static int receive(struct swapfs_client *c, int timeout_ms)
 		return errno == EINTR ? 0 : -errno;
 	if (!pr)
 		return -ETIMEDOUT;
-	n = recv(c->sock, cqe, sizeof(cqe), MSG_DONTWAIT);
+	n = recvmsg(c->sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
+	/* the daemon's memfd for a BUF_ADD comes alone with its answer */
+	for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; h; h = CMSG_NXTHDR(&msg, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int x;
+
+			memcpy(&x, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (fd < 0)
+				fd = x;
+			else
+				close(x);
+		}
+	}
 	if (n <= 0 || n % (ssize_t)sizeof(cqe[0])) {
+		if (fd >= 0)
+			close(fd);
 		die(c);
 		return -ENOTCONN;
 	}
@@ -161,6 +187,10 @@ static int receive(struct swapfs_client *c, int timeout_ms)
 			if (tag == c->ctl_seq) {
 				c->ctl = cqe[i];
 				c->ctl_done = true;
+				if (c->ctl_fd >= 0)
+					close(c->ctl_fd);
+				c->ctl_fd = fd;
+				fd = -1;
 			}
 		} else if (tag < SWC_MAX_INFLIGHT && c->slot[tag].used) {
 			slot_finish(c, (unsigned)tag, cqe[i].result);
@@ -168,46 +198,38 @@ static int receive(struct swapfs_client *c, int timeout_ms)
 			c->refusal = cqe[i].result;	/* the connection was refused */
 		}
 	}
+	if (fd >= 0)
+		close(fd);
 	return 1;
 }
 
-static int send_reqs(struct swapfs_client *c, const struct swc_req *r, unsigned n, int fd)
+static int send_reqs(struct swapfs_client *c, const struct swc_req *r, unsigned n)
 {
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
-	struct iovec iov = { (void *)r, n * sizeof(*r) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t w;
 
 	if (c->dead)
 		return -ENOTCONN;
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		msg.msg_control = cm.b;
-		msg.msg_controllen = sizeof(cm.b);
-		cm.h.cmsg_level = SOL_SOCKET;
-		cm.h.cmsg_type = SCM_RIGHTS;
-		cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(&cm.h), &fd, sizeof(int));
-	}
 	do
-		w = sendmsg(c->sock, &msg, MSG_NOSIGNAL);
+		w = send(c->sock, r, n * sizeof(*r), MSG_NOSIGNAL);
 	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)iov.iov_len) {
+	if (w != (ssize_t)(n * sizeof(*r))) {
 		die(c);
 		return -ENOTCONN;
 	}
 	return 0;
 }
 
-/* A control request and its answer. */
-static int64_t control(struct swapfs_client *c, struct swc_req *r, int fd, uint64_t *value)
+/* A control request and its answer; fd (NULL: none wanted): the descriptor that came with it, or -1. */
+static int64_t control(struct swapfs_client *c, struct swc_req *r, int *fd, uint64_t *value)
 {
 	int64_t deadline = now_ms() + c->timeout_ms;
 	int err;
 
+	if (fd)
+		*fd = -1;
 	r->tag = c->ctl_seq = CTL_TAG | (c->ctl_seq + 1);
 	c->ctl_done = false;
-	err = send_reqs(c, r, 1, fd);
+	err = send_reqs(c, r, 1);
 	if (err)
 		return err;
 	while (!c->ctl_done) {
@@ -223,6 +245,11 @@ static int64_t control(struct swapfs_client *c, struct swc_req *r, int fd, uint6
 	}
 	if (value)
 		*value = c->ctl.value;
+	if (c->ctl_fd >= 0 && fd)
+		*fd = c->ctl_fd;
+	else if (c->ctl_fd >= 0)
+		close(c->ctl_fd);
+	c->ctl_fd = -1;
 	return c->ctl.result;
 }
 
@@ -245,7 +272,7 @@ static int dial(struct swapfs_client *c)
 		c->sock = -1;
 		return err == -ECONNREFUSED ? -ENOTCONN : err;
 	}
-	r = control(c, &hello, -1, &c->key);
+	r = control(c, &hello, NULL, &c->key);
 	if (r == -ENOTCONN && !c->refusal &&
 	    recv(c->sock, &no, sizeof(no), MSG_DONTWAIT) == sizeof(no) && !no.tag && no.result < 0)
 		c->refusal = no.result;	/* refused before our HELLO got there */
@@ -274,6 +301,7 @@ int swapfs_client_open(struct swapfs_client **out, const char *path)
 	if (!c)
 		return -ENOMEM;
 	c->timeout_ms = 60000;
+	c->ctl_fd = -1;
 	for (unsigned i = 0; i < SWC_MAX_INFLIGHT; i++)
 		c->free_slot[i] = SWC_MAX_INFLIGHT - 1 - i;
 	c->nfree = SWC_MAX_INFLIGHT;
@@ -324,7 +352,9 @@ static int region_new(struct swapfs_client *c, size_t len, bool bounce)
 {
 	struct swc_req r = { .op = SWC_BUF_ADD };
 	struct region *n;
-	uint64_t id;
+	uint64_t id = 0;
+	struct stat st;
+	bool registered;
 	void *addr;
 	int fd, i;
 	int64_t res;
@@ -342,34 +372,32 @@ static int region_new(struct swapfs_client *c, size_t len, bool bounce)
 		c->reg = n;
 		c->nreg += 8;
 	}
-	fd = memfd_create("swapfs-buffer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)len) ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) {
-		int err = -errno;
-
+	/* the daemon makes the memfd (sealed at len) and sends it with its answer */
+	r.len = len;
+	res = control(c, &r, &fd, &id);
+	if (res == -ENOTCONN && !redial(c))	/* closed as idle: once more */
+		res = control(c, &r, &fd, &id);
+	registered = res >= 0;
+	if (res >= 0 && fd < 0)
+		res = -EPROTO;
+	if (res >= 0 && (fstat(fd, &st) || (uint64_t)st.st_size < len))
+		res = -EPROTO;
+	addr = res < 0 ? MAP_FAILED :
+	       mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (res >= 0 && addr == MAP_FAILED)
+		res = -errno;
+	if (fd >= 0)
 		close(fd);
-		return err;
-	}
-	addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (addr == MAP_FAILED) {
-		int err = -errno;
+	if (res < 0) {
+		if (registered) {	/* registered there, not usable here */
+			struct swc_req del = { .op = SWC_BUF_DEL, .buf = (uint32_t)id };
 
-		close(fd);
-		return err;
+			(void)control(c, &del, NULL, NULL);
+		}
+		return (int)res;
 	}
 	(void)madvise(addr, len, MADV_HUGEPAGE);
 	(void)mlock(addr, len);	/* pinned where RLIMIT_MEMLOCK allows */
-	r.len = len;
-	res = control(c, &r, fd, &id);
-	if (res == -ENOTCONN && !redial(c))	/* closed as idle: once more */
-		res = control(c, &r, fd, &id);
-	close(fd);
-	if (res < 0) {
-		munmap(addr, len);
-		return (int)res;
-	}
 	c->reg[i] = (struct region){ addr, len, (uint32_t)id, true, bounce, false };
 	if (bounce)
 		c->bounce_bytes += len;
@@ -379,7 +407,7 @@ static int region_new(struct swapfs_client *c, size_t len, bool bounce)
 static int region_del(struct swapfs_client *c, int i)
 {
 	struct swc_req r = { .op = SWC_BUF_DEL, .buf = c->reg[i].id };
-	int64_t res = c->dead ? 0 : control(c, &r, -1, NULL);
+	int64_t res = c->dead ? 0 : control(c, &r, NULL, NULL);
 
 	munmap(c->reg[i].addr, c->reg[i].len);
 	if (c->reg[i].bounce)
@@ -424,7 +452,7 @@ int swapfs_file_register(struct swapfs_client *c, int fd, uint64_t *size)
 			return errno == ENOTTY || errno == ENOSYS || errno == EOPNOTSUPP ?
 			       -EXDEV : -errno;	/* not a file of a swapfs mount */
 		r.off = g.id;
-		res = control(c, &r, -1, &id);
+		res = control(c, &r, NULL, &id);
 		if (res != -ENOTCONN || attempt || redial(c))
 			break;	/* else closed as idle: again on a new connection */
 	}
@@ -439,7 +467,7 @@ int swapfs_file_register(struct swapfs_client *c, int fd, uint64_t *size)
 int swapfs_file_unregister(struct swapfs_client *c, int file)
 {
 	struct swc_req r = { .op = SWC_FILE_DEL, .file = (uint32_t)file };
-	int res = file < 0 ? -EBADF : (int)control(c, &r, -1, NULL);
+	int res = file < 0 ? -EBADF : (int)control(c, &r, NULL, NULL);
 
 	if (res != -EBADF && c->nfiles)
 		c->nfiles--;	/* the daemon let it go, or is gone */
@@ -450,7 +478,7 @@ int swapfs_fsync(struct swapfs_client *c, int file)
 {
 	struct swc_req r = { .op = SWC_FSYNC, .file = (uint32_t)file };
 
-	return file < 0 ? -EBADF : (int)control(c, &r, -1, NULL);
+	return file < 0 ? -EBADF : (int)control(c, &r, NULL, NULL);
 }
 
 /* The registered buffer holding [buf, buf + len), or -1. */
@@ -512,7 +540,7 @@ int swapfs_submit(struct swapfs_client *c, const struct swapfs_io *io, unsigned 
 			break;	/* the in-flight limit: collect completions first */
 		reg = find_region(c, x->buf, x->len);
 		if (reg < 0) {
-			if (nb && (err = send_reqs(c, batch, nb, -1)))
+			if (nb && (err = send_reqs(c, batch, nb)))
 				break;
 			nb = 0;
 			bounce = reg = get_bounce(c, x->len ? x->len : 1);
@@ -534,13 +562,13 @@ int swapfs_submit(struct swapfs_client *c, const struct swapfs_io *io, unsigned 
 						.file = (uint32_t)x->file, .buf = c->reg[reg].id,
 						.buf_off = off, .off = x->off, .len = x->len, .tag = s };
 		if (nb == SWC_MAX_BATCH) {
-			if ((err = send_reqs(c, batch, nb, -1)))
+			if ((err = send_reqs(c, batch, nb)))
 				break;
 			nb = 0;
 		}
 	}
 	if (nb && !err)
-		err = send_reqs(c, batch, nb, -1);
+		err = send_reqs(c, batch, nb);
 	if (err == -ENOTCONN)
 		return done ? (int)done : err;
 	return done ? (int)done : (err ? err : -EAGAIN);
@@ -593,6 +621,8 @@ void swapfs_client_close(struct swapfs_client *c)
 		receive(c, (int)(deadline - now_ms()));
 	if (c->sock >= 0)
 		close(c->sock);	/* the daemon unregisters files and buffers */
+	if (c->ctl_fd >= 0)
+		close(c->ctl_fd);
 	for (unsigned i = 0; i < c->nreg; i++)
 		if (c->reg[i].used)
 			munmap(c->reg[i].addr, c->reg[i].len);

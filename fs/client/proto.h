@@ -5,12 +5,14 @@
  * Transport: a SOCK_SEQPACKET Unix socket in the abstract namespace; its
  * name is the value of the virtual extended attribute "swapfs.client" on
  * any file of the mount.  Every message from the application is an array
- * of 1..SWC_MAX_BATCH struct swc_req; SWC_BUF_ADD travels alone, with its
- * memfd as SCM_RIGHTS.  Every request is answered by
- * exactly one struct swc_cqe carrying its tag; the daemon batches them.
+ * of 1..SWC_MAX_BATCH struct swc_req, with no descriptor (SCM_RIGHTS): the
+ * daemon takes none, and answers every request of a message that carries
+ * one with EINVAL.  Every request is answered by exactly one struct
+ * swc_cqe carrying its tag; the daemon batches them, except the answer to
+ * SWC_BUF_ADD, which travels alone with the buffer's memfd (SCM_RIGHTS).
  *
- * Data never crosses the socket: buffers are memfds sealed against
- * shrinking that both processes map, and the daemon's io_uring moves the
+ * Data never crosses the socket: buffers are memfds the daemon makes,
+ * sealed at their size, that both processes map, and the daemon's io_uring moves the
  * bytes between them and the members with O_DIRECT.
  *
  * Files are named by descriptors the application opened on the mount, so
@@ -34,14 +36,17 @@
 #include <linux/ioctl.h>
 
 #define SWC_XATTR "swapfs.client"
-#define SWC_VERSION 2
+#define SWC_VERSION 3
 #define SWC_MAX_BATCH 64		/* requests per message */
 #define SWC_MAX_INFLIGHT 4096		/* requests per connection */
 #define SWC_MAX_IO (1ull << 30)		/* bytes per read or write */
+#define SWC_MAX_FILES 16384		/* files registered per connection (then EMFILE) */
+#define SWC_MAX_BUFS 1024		/* buffers per connection (then EMFILE) */
+#define SWC_MAX_BUF_BYTES (64ull << 30)	/* their bytes in all, per connection (then ENOMEM) */
 
 enum swc_op {
 	SWC_HELLO = 1,		/* len: client version; value: the connection's key */
-	SWC_BUF_ADD,		/* fd: memfd; len: bytes to map; value: buffer id */
+	SWC_BUF_ADD,		/* len: bytes; value: buffer id; its memfd comes with the answer */
 	SWC_BUF_DEL,		/* buf */
 	SWC_FILE_ADD,		/* off: grant id; value: file id; result: size */
 	SWC_FILE_DEL,		/* file: waits for its I/O */
