@@ -357,10 +357,16 @@ int swe_volume_set_layout(struct swe_volume *vol, uint32_t stripe_unit,
 	if (stripe_unit % vol->align || data_offset % vol->align)
 		return swe_fail(-EINVAL, "stripe unit %u / data offset %llu not a multiple of the members' alignment %u",
 				stripe_unit, (unsigned long long)data_offset, vol->align);
-	if (vol->min_member < data_offset + stripe_unit)
-		return swe_fail(-ENOSPC, "smallest member holds %llu bytes, below data offset %llu + one stripe unit",
-				(unsigned long long)vol->min_member,
-				(unsigned long long)data_offset);
+	if (vol->min_member < data_offset + stripe_unit) {
+		unsigned s = 0;	/* name the member: "smallest" alone leaves one to guess */
+
+		for (unsigned i = 1; i < vol->ndev; i++)
+			if (vol->info[i].size < vol->info[s].size)
+				s = i;
+		return swe_fail(-ENOSPC, "member %u (%s) is too small: %llu bytes, below data offset %llu + one stripe unit (%u)",
+				s, vol->info[s].path, (unsigned long long)vol->min_member,
+				(unsigned long long)data_offset, stripe_unit);
+	}
 	per_dev = (vol->min_member - data_offset) / stripe_unit * stripe_unit;
 	vol->stripe = (struct swe_stripe){ .stripe_unit = stripe_unit,
 					   .ndev = vol->ndev,

@@ -67,6 +67,7 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 	char u1[37], u2[37];
 	size_t note = 0;
 	int err;
+	int from_replica = -1;	/* a member whose superblock came from its replica */
 
 	*out = NULL;
 	if (msglen)
@@ -90,6 +91,8 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 				 paths[i], strerror(-err));
 			goto fail;
 		}
+		if (replica && from_replica < 0)
+			from_replica = (int)i;
 		if (!i) {
 			s = first;
 			if (first.dev_count != n) {
@@ -139,6 +142,20 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 	*out = vol;
 	return 0;
 fail:
+	/*
+	 * A replica read because the primary is damaged may itself be stale or
+	 * foreign (a stray dd over the primary leaves whatever was at 64 KiB):
+	 * say which member's superblock came from it, or the message blames a
+	 * healthy member (member 0's replica decides what "the filesystem" is).
+	 */
+	if (from_replica >= 0) {
+		size_t len = strlen(msg);
+
+		if (len < msglen)
+			snprintf(msg + len, msglen - len,
+				 " (the primary superblock of %s is damaged; its replica was used)",
+				 paths[from_replica]);
+	}
 	swe_volume_close(vol);
 	return err;
 }

@@ -57,6 +57,36 @@ for damage in zero random; do
 	grep -q "replica" "$T/daemon.log" && fail "$damage: replica still used after the repair"
 done
 
+# member 0's primary damaged and its replica from another volume: member 0 is named, not member 1
+cp "$T/m0.img" "$T/m0.save" || fail "cp"
+truncate -s 40M "$T/other.img" && "$MKSWAPFS" -q "$T/other.img" || fail "mkswapfs other"
+dd if=/dev/zero of="$T/m0.img" bs=4096 count=1 conv=notrunc status=none || fail "dd"
+dd if="$T/other.img" of="$T/m0.img" bs=4096 count=1 skip=16 seek=16 conv=notrunc status=none || fail "dd"
+"$FSCK" -n "$DEVS" >"$T/out" 2>&1; rc=$?
+[ $rc -eq 8 ] || { cat "$T/out"; fail "foreign replica: swapfsck -n exit $rc, want 8"; }
+grep -q "m0.img.*replica" "$T/out" || fail "foreign replica: swapfsck: message: $(cat "$T/out")"
+"$SWAPFS" "$DEVS" "$MNT" >"$T/out" 2>&1 && { umount "$MNT"; fail "foreign replica: mounted"; }
+grep -q "m0.img.*replica" "$T/out" || fail "foreign replica: swapfs: message: $(cat "$T/out")"
+mv "$T/m0.save" "$T/m0.img" || fail "mv"
+rm -f "$T/other.img"
+
+# a truncated member (a careless cp, a full disk): refused with its name, for any size
+cp "$T/m2.img" "$T/m2.save" || fail "cp"
+for size in 8K 1000 0; do	# shrinking only: the superblock stays for 8K
+	truncate -s $size "$T/m2.img" || fail "truncate"
+	"$FSCK" -n "$DEVS" >"$T/out" 2>&1; rc=$?
+	[ $rc -eq 8 ] || { cat "$T/out"; fail "member truncated to $size: swapfsck -n exit $rc, want 8"; }
+	grep -q "m2.img.*smaller than when it was formatted\|m2.img.*too small" "$T/out" ||
+		fail "member truncated to $size: swapfsck: message does not name it: $(cat "$T/out")"
+	"$SWAPFS" "$DEVS" "$MNT" >"$T/out" 2>&1 && { umount "$MNT"; fail "member truncated to $size: mounted"; }
+	grep -q "m2.img.*smaller than when it was formatted\|m2.img.*too small" "$T/out" ||
+		fail "member truncated to $size: swapfs: message does not name it: $(cat "$T/out")"
+	"$MKSWAPFS" -q -f $(echo "$DEVS" | tr ':' ' ') >"$T/out" 2>&1 && fail "mkswapfs on a $size member"
+	grep -q "m2.img.*too small" "$T/out" ||
+		fail "member of $size bytes: mkswapfs: message does not name it: $(cat "$T/out")"
+done
+mv "$T/m2.save" "$T/m2.img" || fail "mv"
+
 # both copies gone: an operational error that names the member, not a silent success
 dd if=/dev/zero of="$T/m1.img" bs=4096 count=1 conv=notrunc status=none || fail "dd"
 dd if=/dev/zero of="$T/m1.img" bs=4096 count=1 seek=16 conv=notrunc status=none || fail "dd"

@@ -146,9 +146,19 @@ static int format(char *const *paths, unsigned n, const struct mk_opts *o)
 	}
 	err = swf_geometry(&sb, sizes, n, (uint32_t)o->stripe_unit, (uint32_t)o->alloc_unit,
 			   swe_volume_align(vol));
+	if (err == -ENOSPC) {
+		unsigned s = 0;
+
+		for (unsigned i = 1; i < n; i++)
+			if (sizes[i] < sizes[s])
+				s = i;
+		fprintf(stderr, "mkswapfs: %s is too small (%llu bytes): each member needs the metadata area plus one stripe unit\n",
+			paths[s], (unsigned long long)sizes[s]);
+		swe_volume_close(vol);
+		return 1;
+	}
 	if (err) {
-		fprintf(stderr, "mkswapfs: %s\n", err == -ENOSPC ?
-			"a member is too small: each needs the metadata area plus one stripe unit" :
+		fprintf(stderr, "mkswapfs: %s\n",
 			"stripe unit and allocation unit must be powers of two, 4k <= alloc unit <= stripe unit, and at least the members' O_DIRECT alignment");
 		swe_volume_close(vol);
 		return 1;
