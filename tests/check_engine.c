@@ -453,6 +453,9 @@ static Suite *engine_suite(void)
 	TCase *map = tcase_create("stripe"), *io = tcase_create("io"),
 	      *ar = tcase_create("arena");
 
+	/* pure computation, but slow under ThreadSanitizer on a loaded machine */
+	tcase_set_timeout(map, 60);
+	tcase_set_timeout(ar, 60);
 	tcase_add_test(map, map_round_trip);
 	tcase_add_test(map, map_boundaries);
 	tcase_add_test(map, split_covers_range);
