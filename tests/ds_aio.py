@@ -461,6 +461,16 @@ for where in (MNT, OTHER):
     os.close(ifd)
     assert any(m & IN_MODIFY for m in masks), f"{where}: no IN_MODIFY, events {masks}"
 
+# non-contiguous tensors: through the handle's bounce buffer (as CUDA tensors)
+for where in (MNT, OTHER):
+    src = torch.arange(2 * 300_000, dtype=torch.float32).reshape(2, -1).t()   # not contiguous
+    assert not src.is_contiguous()
+    assert h.sync_pwrite(src, where + "/noncontig") == 1
+    assert open(where + "/noncontig", "rb").read() == src.contiguous().numpy().tobytes()
+    dst = torch.zeros(300_000, 2).t()
+    assert h.sync_pread(dst, where + "/noncontig") == 1
+    assert torch.equal(dst.contiguous().reshape(-1), src.contiguous().reshape(-1))
+
 # GPU tensors: through a pinned bounce buffer, as DeepSpeed's
 if CUDA:
     g = torch.randn(N // 4, device="cuda")
