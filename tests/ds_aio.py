@@ -9,12 +9,14 @@
    mount and on a directory of another filesystem; CUDA cases where a GPU is.
 3. The mismatches of issue 16, one check each.
 """
+import atexit
 import contextlib
 import ctypes
 import filecmp
 import io
 import itertools
 import os
+import shutil
 import struct
 import sys
 import tempfile
@@ -26,6 +28,7 @@ CUDA = torch.cuda.is_available()
 
 # ---- 1. a minimal deepspeed package, shaped as DeepSpeed's ----------------
 FAKE = tempfile.mkdtemp(prefix="fake-deepspeed.")
+atexit.register(shutil.rmtree, FAKE, True)
 FILES = {
     "deepspeed/__init__.py": "",
     "deepspeed/ops/__init__.py": "__compatible_ops__ = {'async_io': False}\n",
