@@ -294,16 +294,9 @@ static int read_direct(struct swapfs *fs, struct sw_dio *d)
  * two on the device, so the padding could land over them (two 4 KiB client
  * writes at depth 16 into one 64 KiB unit lost bytes in 13 of 30 files).
  * A write that covers a unit only in part therefore waits until the
- * file's client writes in flight have completed (ino->rw held: no new one
- * starts meanwhile); unit-aligned writes never share a unit and go on.
+ * file's client writes in flight have completed (sw_wait_client_writes);
+ * unit-aligned writes never share a unit and go on.
  */
-static void wait_client_writes(struct swapfs *fs, struct sw_inode *ino)
-{
-	pthread_mutex_lock(&fs->meta.lock);
-	while (ino->client_inflight)
-		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
-	pthread_mutex_unlock(&fs->meta.lock);
-}
 
 /* Unaligned ranges: through the thread's scratch buffer, synchronously. */
 #define COPY_PIECE (4ull << 20)
@@ -379,7 +372,7 @@ int sw_dio_start(struct swapfs *fs, struct sw_dio *d)
 		}
 	}
 	if (d->write && d->len && ((d->off | d->len) & (fs->sb.alloc_unit - 1)))
-		wait_client_writes(fs, ino);
+		sw_wait_client_writes(fs, ino);
 	if (!d->len)
 		err = (d->done(d, 0), 1);
 	else if (!aligned)
