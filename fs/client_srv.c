@@ -335,8 +335,10 @@ static int file_add(struct conn *c, pid_t pid, int pidfd, uint32_t fdnum, uint64
 		return -EINVAL;
 	pthread_mutex_lock(&fs->meta.lock);
 	ino = sw_inode_get(&fs->meta, st.st_ino);
-	if (ino)
+	if (ino) {
 		ino->nopen++;
+		*size = (int64_t)ino->a.size;	/* client writes in flight change it under the lock */
+	}
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (!ino)
 		return -ESTALE;
@@ -350,7 +352,6 @@ static int file_add(struct conn *c, pid_t pid, int pidfd, uint32_t fdnum, uint64
 				      .rd = (fl & O_ACCMODE) != O_WRONLY,
 				      .wr = (fl & O_ACCMODE) != O_RDONLY };
 	*id = i;
-	*size = (int64_t)ino->a.size;
 	return 0;
 }
 
