@@ -44,6 +44,7 @@ struct region {
 	size_t len;
 	uint32_t id;
 	bool used, bounce, busy;
+	bool external;		/* mapped by the caller (swapfs_buf_register) */
 };
 
 struct slot {
@@ -76,6 +77,8 @@ struct swapfs_client {
 	struct swc_cqe ctl;
 	int ctl_fd;		/* the descriptor that came with ctl (a BUF_ADD's memfd), or -1 */
 };
+
+static int find_region(const struct swapfs_client *c, const void *buf, size_t len);
 
 static int64_t now_ms(void)
 {
@@ -398,10 +401,48 @@ static int region_new(struct swapfs_client *c, size_t len, bool bounce)
 	}
 	(void)madvise(addr, len, MADV_HUGEPAGE);
 	(void)mlock(addr, len);	/* pinned where RLIMIT_MEMLOCK allows */
-	c->reg[i] = (struct region){ addr, len, (uint32_t)id, true, bounce, false };
+	c->reg[i] = (struct region){ addr, len, (uint32_t)id, true, bounce, false, false };
 	if (bounce)
 		c->bounce_bytes += len;
 	return i;
+}
+
+/* A free entry of the region table (grown if need be), or -ENOMEM. */
+static int region_slot(struct swapfs_client *c)
+{
+	struct region *n;
+	int i;
+
+	for (i = 0; i < (int)c->nreg && c->reg[i].used; i++)
+		;
+	if (i == (int)c->nreg) {
+		n = realloc(c->reg, (c->nreg + 8) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		memset(n + c->nreg, 0, 8 * sizeof(*n));
+		c->reg = n;
+		c->nreg += 8;
+	}
+	return i;
+}
+
+int swapfs_buf_register(struct swapfs_client *c, int memfd, void *addr, size_t len)
+{
+	struct swc_req r = { .op = SWC_BUF_ADD, .len = len };
+	uint64_t id;
+	int64_t res;
+	int i;
+
+	if (memfd < 0 || !addr || !len || ((uintptr_t)addr & 4095))
+		return -EINVAL;
+	if (find_region(c, addr, 1) >= 0)
+		return -EEXIST;
+	i = region_slot(c);
+	if (i < 0)
+		return i;
+	/* protocol 3: the daemon takes no descriptor from a client (reconciled next) */
+	(void)r; (void)id; (void)res;
+	return -EOPNOTSUPP;
 }
 
 static int region_del(struct swapfs_client *c, int i)
@@ -409,7 +450,8 @@ static int region_del(struct swapfs_client *c, int i)
 	struct swc_req r = { .op = SWC_BUF_DEL, .buf = c->reg[i].id };
 	int64_t res = c->dead ? 0 : control(c, &r, NULL, NULL);
 
-	munmap(c->reg[i].addr, c->reg[i].len);
+	if (!c->reg[i].external)
+		munmap(c->reg[i].addr, c->reg[i].len);
 	if (c->reg[i].bounce)
 		c->bounce_bytes -= c->reg[i].len;
 	c->reg[i].used = false;
@@ -624,7 +666,7 @@ void swapfs_client_close(struct swapfs_client *c)
 	if (c->ctl_fd >= 0)
 		close(c->ctl_fd);
 	for (unsigned i = 0; i < c->nreg; i++)
-		if (c->reg[i].used)
+		if (c->reg[i].used && !c->reg[i].external)
 			munmap(c->reg[i].addr, c->reg[i].len);
 	free(c->reg);
 	free(c->ready);

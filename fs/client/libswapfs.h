@@ -70,6 +70,14 @@ void swapfs_client_set_timeout(struct swapfs_client *c, int timeout_ms);
 int swapfs_buf_alloc(struct swapfs_client *c, size_t len, void **addr);
 /* Free a buffer from swapfs_buf_alloc (waits until no request uses it). */
 int swapfs_buf_free(struct swapfs_client *c, void *addr);
+/*
+ * Share memory the caller mapped itself: len bytes at addr (page-aligned),
+ * a MAP_SHARED mapping of memfd sealed with F_SEAL_SHRINK, so that one
+ * buffer can serve several mounts, or be allocated before any mount is
+ * known.  The memfd may be closed afterwards; swapfs_buf_free ends the
+ * sharing and leaves the mapping to the caller.
+ */
+int swapfs_buf_register(struct swapfs_client *c, int memfd, void *addr, size_t len);
 
 /*
  * Register a descriptor opened on the mount: what it was opened for (read,
