@@ -395,10 +395,24 @@ print(f"DeepSpeed test_aio.py port: {ran} cases passed, {skipped} skipped (CUDA 
 from swapfs.aio import aio_handle, aio_read, aio_write  # noqa: E402
 N = 1 << 20
 
+def vma(addr):
+    """(name, locked) of the mapping starting at addr (/proc/self/smaps)."""
+    name = locked = None
+    for line in open("/proc/self/smaps"):
+        f = line.split()
+        if "-" in f[0] and len(f) >= 5 and not f[0].endswith(":"):
+            lo = int(f[0].split("-")[0], 16)
+            name = (f[5] if len(f) > 5 else "") if lo == addr else None
+        elif name is not None and line.startswith("VmFlags:"):
+            return name, "lo" in f
+    return name, locked
+
+
 # 1: handle without mount, locked tensors first, then I/O on the mount
 h = aio_handle(1 << 18, 8, False, False, 1)
 a = h.new_cpu_locked_tensor(N, torch.empty(0, dtype=torch.uint8))
 a.copy_(torch.randint(0, 255, (N,), dtype=torch.uint8))
+locked_before = vma(a.data_ptr())[1]
 # 2: counts of operations
 assert h.sync_pwrite(a, MNT + "/m1") == 1
 assert h.pwrite(a, MNT + "/m1b", False, False) == 1
@@ -411,6 +425,13 @@ b.zero_()
 assert h.pread(b, OTHER + "/m1d", **{"validate": False, "async": False}) == 1 and torch.equal(a, b)
 for f in ("/m1", "/m1b", "/m1c"):
     assert open(MNT + f, "rb").read() == a.numpy().tobytes(), f
+# the daemon adopted a's pages (swapfs_buf_register): same tensor, same
+# bytes (the file above), the daemon's memfd now, locked again; no
+# descriptor went to the daemon
+name, locked = vma(a.data_ptr())
+assert "memfd:swapfs-client" in name, name
+assert locked or not locked_before, "locked before the adoption, not after"
+print(f"adopted by the daemon: {name}, locked before {locked_before}, after {locked}")
 
 # 3: read() and write(), aio_read/aio_write
 out = io.StringIO()

@@ -145,15 +145,18 @@ static PyObject *Client_buf_free(Client *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
-/* buf_register(memfd, address, nbytes): share memory the caller mapped (swapfs.aio's buffers) */
+/*
+ * buf_register(address, nbytes): the daemon's shared memory takes the place
+ * of the caller's pages there, with their bytes (swapfs_buf_register).
+ */
 static PyObject *Client_buf_register(Client *self, PyObject *args)
 {
 	unsigned long long addr, len;
-	int fd, err;
+	int err;
 
-	if (!PyArg_ParseTuple(args, "iKK", &fd, &addr, &len) || !connected(self))
+	if (!PyArg_ParseTuple(args, "KK", &addr, &len) || !connected(self))
 		return NULL;
-	err = CALL(self, swapfs_buf_register(self->c, fd, (void *)(uintptr_t)addr, (size_t)len));
+	err = CALL(self, swapfs_buf_register(self->c, (void *)(uintptr_t)addr, (size_t)len));
 	if (err)
 		return raise_errno(err, "swapfs buffer register");
 	Py_RETURN_NONE;
@@ -289,7 +292,7 @@ static PyMethodDef Client_methods[] = {
 	{ "buf_free", (PyCFunction)Client_buf_free, METH_VARARGS,
 	  "buf_free(address) frees a buffer from buf_alloc." },
 	{ "buf_register", (PyCFunction)Client_buf_register, METH_VARARGS,
-	  "buf_register(memfd, address, nbytes): share a MAP_SHARED memfd mapping the caller made." },
+	  "buf_register(address, nbytes): adopt the caller's pages into memory shared with the daemon." },
 	{ "register", (PyCFunction)Client_register, METH_VARARGS,
 	  "register(fd) -> (file, size) for a descriptor opened on the mount." },
 	{ "unregister", (PyCFunction)Client_unregister, METH_VARARGS,

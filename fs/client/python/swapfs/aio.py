@@ -47,27 +47,20 @@ def _report_file_error(filename, file_op, error_code):
 
 
 class _Shared:
-    """Page-aligned memory in a sealed memfd, locked where RLIMIT_MEMLOCK
-    allows: shareable with any number of swapfs daemons (zero-copy) and
-    usable with O_DIRECT on other filesystems."""
-    __slots__ = ("fd", "mm", "addr", "nbytes", "clients", "cuda", "__weakref__")
+    """Page-aligned memory, locked where RLIMIT_MEMLOCK allows, usable with
+    O_DIRECT on any filesystem.  The first swapfs daemon it is used with
+    adopts it (swapfs_buf_register: its pages become the daemon's shared
+    memory, same address, same bytes; zero-copy from then on); other
+    daemons reach it through their client's bounce buffer."""
+    __slots__ = ("mm", "addr", "nbytes", "owner", "cuda", "__weakref__")
 
     def __init__(self, nbytes):
         size = max(_PAGE, (int(nbytes) + _PAGE - 1) & ~(_PAGE - 1))
-        self.fd = os.memfd_create("swapfs-aio", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-        try:
-            os.ftruncate(self.fd, size)
-            import fcntl
-            fcntl.fcntl(self.fd, fcntl.F_ADD_SEALS,
-                        fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-            self.mm = mmap.mmap(self.fd, size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
-        except BaseException:
-            os.close(self.fd)
-            raise
+        self.mm = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0))
         self.nbytes = size
         self.addr = ctypes.addressof(ctypes.c_char.from_buffer(self.mm))
         _libc.mlock(ctypes.c_void_p(self.addr), ctypes.c_size_t(size))  # best effort, as libswapfs
-        self.clients = set()    # ids of the clients it is registered with
+        self.owner = None       # the client whose daemon backs it
         self.cuda = False
 
     def tensor(self, dtype, count):
@@ -77,11 +70,6 @@ class _Shared:
     def array(self, nbytes):
         import numpy as np
         return np.frombuffer(self.mm, dtype=np.uint8, count=int(nbytes))
-
-    def close(self):
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
 
 
 def _pin_for_cuda(shared):
@@ -93,6 +81,13 @@ def _pin_for_cuda(shared):
         r = torch.cuda.cudart().cudaHostRegister(shared.addr, shared.nbytes, 0)
         shared.cuda = int(r) == 0 if not isinstance(r, tuple) else int(r[0]) == 0
     except Exception:   # pragma: no cover - not fatal: pageable copies are slower only
+        shared.cuda = False
+
+
+def _unpin_for_cuda(shared):
+    if shared.cuda:
+        import torch
+        torch.cuda.cudart().cudaHostUnregister(shared.addr)
         shared.cuda = False
 
 
@@ -225,9 +220,20 @@ class aio_handle:
         return self._clients[name]
 
     def _share(self, shared, client):
-        if id(client) not in shared.clients:
-            client.buf_register(shared.fd, shared.addr, shared.nbytes)
-            shared.clients.add(id(client))
+        """Let client's daemon adopt shared if no daemon backs it yet."""
+        if shared.owner is not None:
+            return      # another daemon's: this client goes through its bounce buffer
+        pinned = shared.cuda    # CUDA pinned the old pages: pin the new ones
+        _unpin_for_cuda(shared)
+        try:
+            client.buf_register(shared.addr, shared.nbytes)
+            shared.owner = client
+        except OSError as e:
+            if e.errno != errno.EBUSY:
+                raise
+        finally:
+            if pinned:
+                _pin_for_cuda(shared)
 
     def _local_io(self):
         if self._local is None:
@@ -243,8 +249,9 @@ class aio_handle:
 
     def new_cpu_locked_tensor(self, num_elem, example_tensor):
         """A CPU tensor of num_elem elements of example_tensor's dtype in
-        page-aligned locked memory, shared with every swapfs daemon this
-        handle talks to (zero-copy I/O); no mount is needed to make one."""
+        page-aligned locked memory; no mount is needed to make one.  The
+        first swapfs daemon of this handle adopts it (zero-copy I/O there,
+        the same tensor); other mounts copy through a bounce buffer."""
         import torch
         dtype = example_tensor.dtype
         nbytes = int(num_elem) * torch.empty(0, dtype=dtype).element_size()
@@ -272,14 +279,12 @@ class aio_handle:
             shared = self._buffers.pop(addr, None)
             if shared is None:
                 return False
-            for client in self._clients.values():
-                if id(client) in shared.clients:
-                    try:
-                        client.buf_free(shared.addr)
-                    except OSError:
-                        pass    # a dead daemon: nothing left to undo
-            shared.clients.clear()
-            shared.close()
+            if shared.owner is not None:
+                try:
+                    shared.owner.buf_free(shared.addr)
+                except OSError:
+                    pass    # a dead daemon: nothing left to undo
+                shared.owner = None
         return True
 
     free_buffer = free_cpu_locked_tensor
@@ -609,7 +614,9 @@ class aio_handle:
                     self.wait()
             finally:
                 for client in self._clients.values():
-                    client.close()
+                    client.close()  # adopted buffers stay mapped, owned by no daemon
+                for shared in list(self._buffers.values()) + self._spare:
+                    shared.owner = None
                 self._clients.clear()
                 self._by_dev.clear()
                 if self._local is not None:
