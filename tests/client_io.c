@@ -325,7 +325,7 @@ static void limits(void)
 	printf("ok limits (%u files)\n", SWC_MAX_FILES);
 }
 
-/* The VMA of /proc/self/smaps starting at addr: its mapped name in name, whether it is locked. */
+/* The VMA of /proc/self/smaps holding addr: its mapped name in name, whether it is locked. */
 static bool vma_of(const void *addr, char *name, size_t size, bool *locked)
 {
 	FILE *f = fopen("/proc/self/smaps", "re");
@@ -340,7 +340,7 @@ static bool vma_of(const void *addr, char *name, size_t size, bool *locked)
 		int pos = 0;
 
 		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &pos) == 2 && pos) {
-			in = lo == (unsigned long)addr;
+			in = lo <= (unsigned long)addr && (unsigned long)addr < hi;
 			if (in) {
 				found = true;
 				snprintf(name, size, "%s", line + pos);
@@ -377,7 +377,8 @@ static void adopt(void)
 	hole = p + n;
 	tu_fill(p, n, 0, 21);
 	memcpy(want, p, n);
-	was_locked = !mlock(p, n);	/* where RLIMIT_MEMLOCK allows */
+	(void)mlock(p, n);	/* where RLIMIT_MEMLOCK allows (ASan's mlock does nothing) */
+	CHECK(vma_of(p, name, sizeof(name), &was_locked), "no mapping at %p", (void *)p);
 	CHECK(swapfs_buf_register(c, p + 8, n - 4096) == -EINVAL, "unaligned address taken");
 	CHECK(swapfs_buf_register(c, p, n - 100) == -EINVAL, "length not a page multiple taken");
 	CHECK(swapfs_buf_register(c, NULL, n) == -EINVAL, "NULL taken");

@@ -396,13 +396,13 @@ from swapfs.aio import aio_handle, aio_read, aio_write  # noqa: E402
 N = 1 << 20
 
 def vma(addr):
-    """(name, locked) of the mapping starting at addr (/proc/self/smaps)."""
+    """(name, locked) of the mapping holding addr (/proc/self/smaps)."""
     name = locked = None
     for line in open("/proc/self/smaps"):
         f = line.split()
         if "-" in f[0] and len(f) >= 5 and not f[0].endswith(":"):
-            lo = int(f[0].split("-")[0], 16)
-            name = (f[5] if len(f) > 5 else "") if lo == addr else None
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            name = (f[5] if len(f) > 5 else "") if lo <= addr < hi else None
         elif name is not None and line.startswith("VmFlags:"):
             return name, "lo" in f
     return name, locked
