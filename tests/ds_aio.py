@@ -433,6 +433,27 @@ assert "memfd:swapfs-client" in name, name
 assert locked or not locked_before, "locked before the adoption, not after"
 print(f"adopted by the daemon: {name}, locked before {locked_before}, after {locked}")
 
+# a buffer in use by an operation on another filesystem is not adopted under
+# it when the handle meets its first mount (the read would land in the old
+# pages): reads into it from OTHER in flight, then a write to the mount
+big = 64 << 20
+src = torch.randint(0, 255, (big,), dtype=torch.uint8)
+src.numpy().tofile(OTHER + "/inflight")
+for _ in range(3):
+    h2 = aio_handle(1 << 20, 64, False, False, 1)
+    x = h2.new_cpu_locked_tensor(big, src)
+    y = h2.new_cpu_locked_tensor(1 << 20, src)
+    assert h2.async_pread(x, OTHER + "/inflight") == 0
+    assert h2.async_pwrite(y, MNT + "/inflight") == 0     # the handle's first mount
+    assert h2.wait() == 2
+    assert torch.equal(x, src), "a read in flight lost its bytes to an adoption"
+    assert h2.sync_pwrite(x, MNT + "/inflight.x") == 1    # idle now: adopted, zero-copy
+    assert "memfd:swapfs-client" in vma(x.data_ptr())[0]
+    assert open(MNT + "/inflight.x", "rb").read() == src.numpy().tobytes()
+    h2.close()
+os.unlink(OTHER + "/inflight")
+print("no adoption under an operation in flight")
+
 # 3: read() and write(), aio_read/aio_write
 out = io.StringIO()
 with contextlib.redirect_stdout(out):

@@ -212,12 +212,26 @@ class aio_handle:
             self._by_dev[st.st_dev] = None
             return None
         if name not in self._clients:
-            client = _aio.Client(probe, self._timeout_ms)
-            self._clients[name] = client
-            for shared in self._buffers.values():   # buffers made before this mount was known
-                self._share(shared, client)
+            # buffers made before are adopted by their first operation on a
+            # mount (_prepare): never under an operation in flight
+            self._clients[name] = _aio.Client(probe, self._timeout_ms)
         self._by_dev[st.st_dev] = name
         return self._clients[name]
+
+    def _buffer_of(self, addr, nbytes):
+        """The buffer of new_cpu_locked_tensor/new_buffer holding the range, or None."""
+        for shared in self._buffers.values():
+            if shared.addr <= addr and addr + nbytes <= shared.addr + shared.nbytes:
+                return shared
+        return None
+
+    def _in_use(self, shared):
+        """Does an operation not yet ended use shared's memory?  Its pages
+        must not change under it (an O_DIRECT read in flight would land in
+        the old ones)."""
+        end = shared.addr + shared.nbytes
+        return any(op.addr < end and shared.addr < op.addr + max(op.nbytes, 1)
+                   for op in self._ops.values())
 
     def _share(self, shared, client):
         """Let client's daemon adopt shared if no daemon backs it yet."""
@@ -242,16 +256,13 @@ class aio_handle:
 
     # ---- buffers -----------------------------------------------------------
     def _new_shared(self, nbytes):
-        shared = _Shared(nbytes)
-        for client in self._clients.values():
-            self._share(shared, client)
-        return shared
+        return _Shared(nbytes)      # adopted by a daemon at its first use on a mount
 
     def new_cpu_locked_tensor(self, num_elem, example_tensor):
         """A CPU tensor of num_elem elements of example_tensor's dtype in
         page-aligned locked memory; no mount is needed to make one.  The
-        first swapfs daemon of this handle adopts it (zero-copy I/O there,
-        the same tensor); other mounts copy through a bounce buffer."""
+        daemon of the first swapfs mount it is used with adopts it (zero-copy
+        I/O there, the same tensor); other mounts copy through a bounce buffer."""
         import torch
         dtype = example_tensor.dtype
         nbytes = int(num_elem) * torch.empty(0, dtype=dtype).element_size()
@@ -371,8 +382,9 @@ class aio_handle:
             op.addr = host[0]
         if client is not None:
             try:
-                if op.bounce is not None:
-                    self._share(op.bounce, client)
+                shared = op.bounce or self._buffer_of(op.addr, op.nbytes)
+                if shared is not None and not self._in_use(shared):
+                    self._share(shared, client)     # zero-copy from now on
                 op.file, _ = client.register(op.fd)
                 op.backend = client
                 return
