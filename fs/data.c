@@ -863,6 +863,14 @@ static void wait_inflight(struct swapfs *fs, struct sw_inode *ino)
 	pthread_mutex_unlock(&fs->meta.lock);
 }
 
+void sw_wait_client_writes(struct swapfs *fs, struct sw_inode *ino)
+{
+	pthread_mutex_lock(&fs->meta.lock);
+	while (ino->client_inflight)
+		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
+	pthread_mutex_unlock(&fs->meta.lock);
+}
+
 /* Send ino's staged chunk to the I/O thread (inode write lock held). */
 static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
 {
@@ -882,6 +890,8 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	ino->wb = NULL;
 	as = down(c->lo, au);
 	ae = up(c->hi, au);
+	/* a client write's zero padding of a unit this chunk shares must land first */
+	sw_wait_client_writes(fs, ino);
 	/* partial edge blocks are read back: writes in flight may hold them */
 	if (c->lo % BLK || c->hi % BLK)
 		wait_inflight(fs, ino);

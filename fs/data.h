@@ -42,6 +42,13 @@ void sw_undo_allocation(struct swapfs *fs, struct new_run *runs, size_t n);
 void sw_unmap_runs(struct swapfs *fs, struct sw_inode *ino, const struct new_run *runs, size_t n);
 /* Does file offset foff fall in one of the runs? */
 bool sw_in_new_run(const struct new_run *runs, size_t n, uint64_t foff);
+/*
+ * Wait until no client-path write of ino is in flight: the fresh allocation
+ * units such a write maps are zero-padded around its bytes on the device,
+ * and nothing orders that padding against another write into the same
+ * unit (fs/direct.c).  Called with ino's write lock, so none starts meanwhile.
+ */
+void sw_wait_client_writes(struct swapfs *fs, struct sw_inode *ino);
 
 /* Before reading or reshaping a file: nothing staged, nothing in flight. */
 int sw_settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino);

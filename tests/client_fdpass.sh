@@ -165,6 +165,45 @@ sys.exit(bad)
 PY
 "$builddir/tests/client_io" "$MNT" write || fail "the daemon stopped serving"
 
+echo "== swapfs.aio: a locked tensor is adopted by one daemon, the other mount copies"
+if [ -f "$builddir/fs/client/python/swapfs/_aio.so" ] && $PY -c "import torch" 2>/dev/null; then
+	PYTHONPATH="$builddir/fs/client/python:$(cd "$(dirname "$0")/.." && pwd)/fs/client/python" \
+	timeout 300 $PY - "$MNT" "$MNTB" <<'PY' || fail "one tensor, two mounts"
+import sys, torch
+from swapfs.aio import aio_handle
+a_mnt, b_mnt = sys.argv[1], sys.argv[2]
+h = aio_handle(1 << 20, 8, False, False, 1)
+t = h.new_cpu_locked_tensor(3 << 20, torch.empty(0, dtype=torch.uint8))	# before any mount
+want = torch.randint(0, 255, (3 << 20,), dtype=torch.uint8)
+t.copy_(want)
+ptr = t.data_ptr()
+
+def mapping(addr):
+    for line in open("/proc/self/maps"):
+        f = line.split()
+        if int(f[0].split("-")[0], 16) == addr:
+            return " ".join(f[5:])
+    return None
+
+assert h.sync_pwrite(t, a_mnt + "/adopted") == 1	# daemon A adopts it
+assert "memfd:swapfs-client" in mapping(ptr), mapping(ptr)
+assert torch.equal(t, want) and t.data_ptr() == ptr
+assert h.sync_pwrite(t, b_mnt + "/copied") == 1	# daemon B: through its bounce buffer
+for f in (a_mnt + "/adopted", b_mnt + "/copied"):
+    assert open(f, "rb").read() == want.numpy().tobytes(), f
+t.zero_()
+assert h.sync_pread(t, b_mnt + "/copied") == 1 and torch.equal(t, want), "read through B"
+t.zero_()
+assert h.sync_pread(t, a_mnt + "/adopted") == 1 and torch.equal(t, want), "read through A"
+assert h.free_cpu_locked_tensor(t) is True
+assert torch.equal(t, want), "freed: the mapping stays with its bytes"
+h.close()
+print("one tensor, two mounts: adopted by one daemon, copied by the other")
+PY
+else
+	echo "swapfs.aio or torch missing: skipped"
+fi
+
 echo "== per-connection limits"
 "$builddir/tests/client_io" "$MNT" limits || fail "limits"
 

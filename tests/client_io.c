@@ -325,12 +325,134 @@ static void limits(void)
 	printf("ok limits (%u files)\n", SWC_MAX_FILES);
 }
 
+/* The VMA of /proc/self/smaps holding addr: its mapped name in name, whether it is locked. */
+static bool vma_of(const void *addr, char *name, size_t size, bool *locked)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	bool in = false, found = false;
+
+	if (!f)
+		return false;
+	*locked = false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		int pos = 0;
+
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &pos) == 2 && pos) {
+			in = lo <= (unsigned long)addr && (unsigned long)addr < hi;
+			if (in) {
+				found = true;
+				snprintf(name, size, "%s", line + pos);
+				name[strcspn(name, "\n")] = 0;
+			}
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			*locked = strstr(line, " lo") != NULL;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * swapfs_buf_register adopts the caller's memory: the same address, the
+ * same bytes, now the daemon's memfd (no descriptor ever goes to the
+ * daemon), still locked if it was; I/O from and into it; a second client
+ * (as another mount) cannot adopt it again and goes through its bounce
+ * buffer; after swapfs_buf_free the mapping stays the caller's.
+ */
+static void adopt(void)
+{
+	struct swapfs_client *c = connect_or_fail(), *c2 = connect_or_fail();
+	size_t n = 1u << 20;
+	char *p = mmap(NULL, n + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *want = malloc(n), *back = malloc(n), name[256], *hole;
+	int fd = open(path("adopt"), O_RDWR | O_CREAT | O_TRUNC, 0644), file, file2, r;
+	struct swapfs_io io;
+	bool was_locked, locked;
+	int64_t res;
+
+	CHECK(p != MAP_FAILED && want && back && fd >= 0, "setup: %s", strerror(errno));
+	CHECK(!munmap(p + n, 4096), "munmap");	/* a hole right after the range */
+	hole = p + n;
+	tu_fill(p, n, 0, 21);
+	memcpy(want, p, n);
+	(void)mlock(p, n);	/* where RLIMIT_MEMLOCK allows (ASan's mlock does nothing) */
+	CHECK(vma_of(p, name, sizeof(name), &was_locked), "no mapping at %p", (void *)p);
+	CHECK(swapfs_buf_register(c, p + 8, n - 4096) == -EINVAL, "unaligned address taken");
+	CHECK(swapfs_buf_register(c, p, n - 100) == -EINVAL, "length not a page multiple taken");
+	CHECK(swapfs_buf_register(c, NULL, n) == -EINVAL, "NULL taken");
+	r = swapfs_buf_register(c, hole, 4096);
+	CHECK(r == -EFAULT, "an unmapped range: %d, not EFAULT", r);
+	r = swapfs_buf_register(c, p + n - 4096, 8192);
+	CHECK(r == -EFAULT, "a range running into a hole: %d, not EFAULT", r);
+	CHECK(!memcmp(p, want, n), "a refused registration changed the bytes");
+	r = swapfs_buf_register(c, p, n);
+	CHECK(!r, "register: %s", strerror(-r));
+	CHECK(!memcmp(p, want, n), "the bytes changed in the adoption");
+	CHECK(vma_of(p, name, sizeof(name), &locked), "no mapping at %p", (void *)p);
+	CHECK(strstr(name, "memfd:swapfs-client"), "%p is \"%s\", not the daemon's memfd",
+	      (void *)p, name);
+	CHECK(locked || !was_locked, "locked before, not after the adoption");
+	CHECK(swapfs_buf_register(c, p, n) == -EEXIST, "registered twice");
+	r = swapfs_buf_register(c2, p, n);
+	CHECK(r == -EBUSY, "adopted again by another client: %d, not EBUSY", r);
+	CHECK(!memcmp(p, want, n), "the bytes changed");
+
+	file = swapfs_file_register(c, fd, NULL);
+	CHECK(file >= 0, "register file: %s", strerror(-file));
+	io = (struct swapfs_io){ SWAPFS_WRITE, file, p, n, 0, 1 };
+	res = run(c, &io, 1);
+	CHECK(res == 0, "write: %s", strerror((int)-res));
+	CHECK(pread(fd, back, n, 0) == (ssize_t)n && !memcmp(back, want, n),
+	      "the file differs from the adopted buffer");
+	tu_fill(want, n, 0, 22);
+	CHECK(pwrite(fd, want, n, 0) == (ssize_t)n && !fsync(fd), "POSIX write");
+	io = (struct swapfs_io){ SWAPFS_READ, file, p, n, 0, 2 };
+	res = run(c, &io, 1);
+	CHECK(res == 0 && !memcmp(p, want, n), "read into the adopted buffer");
+
+	/* the other client: through its bounce buffer, the same bytes */
+	file2 = swapfs_file_register(c2, fd, NULL);
+	CHECK(file2 >= 0, "register file 2: %s", strerror(-file2));
+	tu_fill(p, n, 0, 23);
+	memcpy(want, p, n);
+	io = (struct swapfs_io){ SWAPFS_WRITE, file2, p, n, 0, 3 };
+	res = run(c2, &io, 1);
+	CHECK(res == 0, "write 2: %s", strerror((int)-res));
+	CHECK(pread(fd, back, n, 0) == (ssize_t)n && !memcmp(back, want, n), "write 2 differs");
+	memset(p, 0, n);
+	io = (struct swapfs_io){ SWAPFS_READ, file2, p, n, 0, 4 };
+	res = run(c2, &io, 1);
+	CHECK(res == 0 && !memcmp(p, want, n), "read 2 into the adopted buffer");
+	CHECK(!swapfs_file_unregister(c2, file2), "unregister 2");
+	CHECK(!swapfs_file_unregister(c, file), "unregister");
+
+	/* freed: the daemon lets it go, the caller keeps the mapping and its bytes */
+	CHECK(!swapfs_buf_free(c, p), "buf_free");
+	CHECK(!memcmp(p, want, n), "the bytes changed at buf_free");
+	p[0] ^= 1;
+	r = swapfs_buf_register(c2, p, n);	/* free again: another client may adopt it */
+	CHECK(!r, "register with the other client after buf_free: %s", strerror(-r));
+	CHECK(p[0] == (char)(want[0] ^ 1) && !memcmp(p + 1, want + 1, n - 1),
+	      "the bytes changed in the second adoption");
+	swapfs_client_close(c2);	/* leaves the mapping too */
+	CHECK(p[0] == (char)(want[0] ^ 1), "the mapping went with the client");
+	CHECK(!munmap(p, n), "munmap");
+	close(fd);
+	swapfs_client_close(c);
+	free(want);
+	free(back);
+	printf("ok %s\n", __func__);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } checks[] = {
 		{ "write", write_then_posix_read }, { "read", posix_write_then_read },
 		{ "unaligned", unaligned_and_private_buffers }, { "mmap", mmap_coherent },
 		{ "errors", errors }, { "enospc", enospc }, { "limits", limits },
+		{ "adopt", adopt },
 	};
 
 	if (argc < 2) {

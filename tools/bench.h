@@ -9,6 +9,8 @@ int bench_table(int argc, char **argv);
 int bench_mount(int argc, char **argv);
 int bench_compare(int argc, char **argv, const char *self);
 int bench_client(int argc, char **argv);
+/* Runs the swapbench-offload script (Python, swapfs.aio); returns only on failure. */
+int bench_offload(int argc, char **argv, const char *self);
 /* Write (with fsync) then read files through libswapfs on a swapfs mount dir. */
 int client_workload(const char *dir, unsigned files, uint64_t size, size_t block,
 		    unsigned qd, double *write_mib_s, double *read_mib_s);

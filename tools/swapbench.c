@@ -58,6 +58,8 @@ static void usage(FILE *f)
 "       swapbench client --dir MOUNTDIR [--files N] [--file-size S] [--block S] [--qd N] [--json]\n"
 "       swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N]\n"
 "                         [--file-size S] [--small N] [--json] [--png FILE]\n"
+"       swapbench offload [--images DIR] [--groups N] [--group-size S] [--buffers N]\n"
+"                         [--cuda auto|on|off] [--json] [--png FILE] (--help: all)\n"
 "\n"
 "Measure sequential write then read bandwidth of the member devices through\n"
 "the swapfs io_uring engine (striped, O_DIRECT).  THE MEMBERS ARE OVERWRITTEN:\n"
@@ -90,6 +92,10 @@ static void usage(FILE *f)
 "compare: on the same image files in one run: the raw limit (fio io_uring),\n"
 "swapfs (POSIX and client path) and btrfs raid0 over loop devices; a table of MiB/s and ratios,\n"
 "JSON with --json, a bar chart with --png (gnuplot).  Needs root.\n"
+"offload: a ZeRO-Infinity-style optimizer-state swap loop (pinned-buffer\n"
+"pipeline, CUDA tensors where a GPU is) through swapfs.aio, POSIX on the mount,\n"
+"O_DIRECT io_uring on btrfs raid0 and on the raw members: GB/s of swap-out and\n"
+"swap-in (the swapbench-offload script, Python with torch).  Needs root.\n"
 "\n"
 "table: build a table of N tensor files (default 1000000) on formatted members\n"
 "(their table is replaced), then time loading it as a mount does and report\n"
@@ -509,6 +515,8 @@ int main(int argc, char **argv)
 		return bench_client(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "compare"))
 		return bench_compare(argc - 1, argv + 1, argv[0]);
+	if (!strcmp(argv[1], "offload"))
+		return bench_offload(argc - 1, argv + 1, argv[0]);
 	fprintf(stderr, "swapbench: unknown mode '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct region {
 	size_t len;
 	uint32_t id;
 	bool used, bounce, busy;
+	bool external;		/* mapped by the caller (swapfs_buf_register) */
 };
 
 struct slot {
@@ -348,20 +350,12 @@ void swapfs_client_set_timeout(struct swapfs_client *c, int timeout_ms)
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
 }
 
-static int region_new(struct swapfs_client *c, size_t len, bool bounce)
+/* A free entry of the region table (grown if need be), or -ENOMEM. */
+static int region_slot(struct swapfs_client *c)
 {
-	struct swc_req r = { .op = SWC_BUF_ADD };
 	struct region *n;
-	uint64_t id = 0;
-	struct stat st;
-	bool registered;
-	void *addr;
-	int fd, i;
-	int64_t res;
+	int i;
 
-	len = (len + 4095) & ~(size_t)4095;
-	if (!len)
-		return -EINVAL;
 	for (i = 0; i < (int)c->nreg && c->reg[i].used; i++)
 		;
 	if (i == (int)c->nreg) {
@@ -372,36 +366,179 @@ static int region_new(struct swapfs_client *c, size_t len, bool bounce)
 		c->reg = n;
 		c->nreg += 8;
 	}
-	/* the daemon makes the memfd (sealed at len) and sends it with its answer */
-	r.len = len;
-	res = control(c, &r, &fd, &id);
-	if (res == -ENOTCONN && !redial(c))	/* closed as idle: once more */
-		res = control(c, &r, &fd, &id);
-	registered = res >= 0;
-	if (res >= 0 && fd < 0)
-		res = -EPROTO;
-	if (res >= 0 && (fstat(fd, &st) || (uint64_t)st.st_size < len))
-		res = -EPROTO;
-	addr = res < 0 ? MAP_FAILED :
-	       mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (res >= 0 && addr == MAP_FAILED)
-		res = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (res < 0) {
-		if (registered) {	/* registered there, not usable here */
-			struct swc_req del = { .op = SWC_BUF_DEL, .buf = (uint32_t)id };
+	return i;
+}
 
-			(void)control(c, &del, NULL, NULL);
-		}
+/*
+ * BUF_ADD: a buffer of len bytes the daemon registers, its id, and its
+ * memfd (made and sealed at its size by the daemon, sent with the answer).
+ */
+static int64_t buf_add(struct swapfs_client *c, size_t len, int *fd, uint64_t *id)
+{
+	struct swc_req r = { .op = SWC_BUF_ADD, .len = len };
+	struct stat st;
+	int64_t res;
+
+	*id = 0;
+	res = control(c, &r, fd, id);
+	if (res == -ENOTCONN && !redial(c))	/* closed as idle: once more */
+		res = control(c, &r, fd, id);
+	if (res >= 0 && (*fd < 0 || fstat(*fd, &st) || (uint64_t)st.st_size < len)) {
+		struct swc_req del = { .op = SWC_BUF_DEL, .buf = (uint32_t)*id };
+
+		(void)control(c, &del, NULL, NULL);	/* registered there, not usable here */
+		res = -EPROTO;
+	}
+	if (res < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return res;
+}
+
+static int region_new(struct swapfs_client *c, size_t len, bool bounce)
+{
+	uint64_t id;
+	void *addr;
+	int fd, i;
+	int64_t res;
+
+	len = (len + 4095) & ~(size_t)4095;
+	if (!len)
+		return -EINVAL;
+	i = region_slot(c);
+	if (i < 0)
+		return i;
+	res = buf_add(c, len, &fd, &id);
+	if (res < 0)
+		return (int)res;
+	addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	res = addr == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (res < 0) {
+		struct swc_req del = { .op = SWC_BUF_DEL, .buf = (uint32_t)id };
+
+		(void)control(c, &del, NULL, NULL);
 		return (int)res;
 	}
 	(void)madvise(addr, len, MADV_HUGEPAGE);
 	(void)mlock(addr, len);	/* pinned where RLIMIT_MEMLOCK allows */
-	c->reg[i] = (struct region){ addr, len, (uint32_t)id, true, bounce, false };
+	c->reg[i] = (struct region){ addr, len, (uint32_t)id, true, bounce, false, false };
 	if (bounce)
 		c->bounce_bytes += len;
 	return i;
+}
+
+/*
+ * Ranges adopted by swapfs_buf_register, by any client of the process: one
+ * daemon backs a range; adopting it again for another would silently take
+ * the pages away from the first.
+ */
+static pthread_mutex_t adopted_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct adopted {
+	const char *addr;
+	size_t len;
+	const struct swapfs_client *c;
+} *adopted;
+static size_t nadopted, capadopted;
+
+/* Claim [addr, addr + len) for c: 0, -EBUSY (adopted already) or -ENOMEM. */
+static int adopted_claim(const struct swapfs_client *c, const char *addr, size_t len)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&adopted_lock);
+	for (size_t i = 0; i < nadopted && !err; i++)
+		if (addr < adopted[i].addr + adopted[i].len && adopted[i].addr < addr + len)
+			err = -EBUSY;
+	if (!err && nadopted == capadopted) {
+		struct adopted *n = realloc(adopted, (capadopted + 16) * sizeof(*n));
+
+		if (n) {
+			adopted = n;
+			capadopted += 16;
+		} else {
+			err = -ENOMEM;
+		}
+	}
+	if (!err)
+		adopted[nadopted++] = (struct adopted){ addr, len, c };
+	pthread_mutex_unlock(&adopted_lock);
+	return err;
+}
+
+static void adopted_release(const struct swapfs_client *c, const char *addr)
+{
+	pthread_mutex_lock(&adopted_lock);
+	for (size_t i = 0; i < nadopted; i++)
+		if (adopted[i].c == c && adopted[i].addr == addr) {
+			adopted[i] = adopted[--nadopted];
+			break;
+		}
+	pthread_mutex_unlock(&adopted_lock);
+}
+
+/*
+ * Adopt the caller's memory: the daemon's memfd takes the place of the
+ * pages at addr, with their bytes.  The daemon never takes a descriptor
+ * from a client, so the buffer is the daemon's memfd (BUF_ADD), mapped at
+ * a temporary address, filled from addr, then mapped over addr with
+ * MAP_FIXED: one mmap replaces the caller's pages, so every other pointer
+ * into the range (a tensor's data) sees the shared pages from then on.
+ */
+int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len)
+{
+	char *p = addr, *tmp;
+	uint64_t id;
+	int64_t res;
+	int fd, i, err;
+
+	if (!p || !len || ((uintptr_t)p & 4095) || (len & 4095) || (uintptr_t)p + len < (uintptr_t)p)
+		return -EINVAL;
+	for (unsigned k = 0; k < c->nreg; k++)
+		if (c->reg[k].used && p < c->reg[k].addr + c->reg[k].len &&
+		    c->reg[k].addr < p + len)
+			return -EEXIST;	/* this client's already */
+	if (msync(p, len, MS_ASYNC))	/* every page of the range mapped */
+		return errno == ENOMEM ? -EFAULT : -errno;
+	i = region_slot(c);
+	if (i < 0)
+		return i;
+	err = adopted_claim(c, p, len);
+	if (err)
+		return err;	/* backed by another client's daemon: its I/O goes through bounce */
+	res = buf_add(c, len, &fd, &id);
+	if (res < 0) {
+		adopted_release(c, p);
+		return (int)res;
+	}
+	tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	err = tmp == MAP_FAILED ? -errno : 0;
+	if (!err) {
+		memcpy(tmp, p, len);
+		if (mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
+			 fd, 0) == MAP_FAILED) {
+			err = -errno;
+			/* a kernel that unmapped the range first: give it back the copy */
+			if (msync(p, len, MS_ASYNC) && errno == ENOMEM &&
+			    mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) != MAP_FAILED)
+				tmp = MAP_FAILED;
+		}
+		if (tmp != MAP_FAILED)
+			munmap(tmp, len);
+	}
+	close(fd);
+	if (err) {
+		struct swc_req del = { .op = SWC_BUF_DEL, .buf = (uint32_t)id };
+
+		(void)control(c, &del, NULL, NULL);
+		adopted_release(c, p);
+		return err;
+	}
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	(void)mlock(p, len);	/* locked again (new pages), where RLIMIT_MEMLOCK allows */
+	c->reg[i] = (struct region){ p, len, (uint32_t)id, true, false, false, true };
+	return 0;
 }
 
 static int region_del(struct swapfs_client *c, int i)
@@ -409,7 +546,10 @@ static int region_del(struct swapfs_client *c, int i)
 	struct swc_req r = { .op = SWC_BUF_DEL, .buf = c->reg[i].id };
 	int64_t res = c->dead ? 0 : control(c, &r, NULL, NULL);
 
-	munmap(c->reg[i].addr, c->reg[i].len);
+	if (c->reg[i].external)
+		adopted_release(c, c->reg[i].addr);	/* the mapping stays the caller's */
+	else
+		munmap(c->reg[i].addr, c->reg[i].len);
 	if (c->reg[i].bounce)
 		c->bounce_bytes -= c->reg[i].len;
 	c->reg[i].used = false;
@@ -623,9 +763,14 @@ void swapfs_client_close(struct swapfs_client *c)
 		close(c->sock);	/* the daemon unregisters files and buffers */
 	if (c->ctl_fd >= 0)
 		close(c->ctl_fd);
-	for (unsigned i = 0; i < c->nreg; i++)
-		if (c->reg[i].used)
+	for (unsigned i = 0; i < c->nreg; i++) {
+		if (!c->reg[i].used)
+			continue;
+		if (c->reg[i].external)
+			adopted_release(c, c->reg[i].addr);	/* the mapping stays the caller's */
+		else
 			munmap(c->reg[i].addr, c->reg[i].len);
+	}
 	free(c->reg);
 	free(c->ready);
 	free(c);

@@ -70,6 +70,23 @@ void swapfs_client_set_timeout(struct swapfs_client *c, int timeout_ms);
 int swapfs_buf_alloc(struct swapfs_client *c, size_t len, void **addr);
 /* Free a buffer from swapfs_buf_alloc (waits until no request uses it). */
 int swapfs_buf_free(struct swapfs_client *c, void *addr);
+/*
+ * Adopt memory the caller already has, so that I/O from and to it is
+ * zero-copy: len bytes at addr (page-aligned, len a multiple of 4096,
+ * every page mapped: else -EINVAL, -EFAULT).  The library gets a shared
+ * buffer of len bytes from the daemon, copies the range into it and maps
+ * it over the range with MAP_FIXED (MAP_SHARED, read-write): the same
+ * addresses and bytes, now pages the daemon shares, locked where
+ * RLIMIT_MEMLOCK allows.  No other thread may write the range during the
+ * call (such a write may be lost), and memory registered with the GPU
+ * (cudaHostRegister) must be registered again afterwards: its pages are
+ * new.  One client's daemon backs a range: -EEXIST if this client holds
+ * it already, -EBUSY if another client of the process adopted it (its I/O
+ * from the range works all the same, through a bounce buffer).
+ * swapfs_buf_free and swapfs_client_close end the sharing and leave the
+ * mapping, with its bytes, to the caller, who unmaps it.
+ */
+int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len);
 
 /*
  * Register a descriptor opened on the mount: what it was opened for (read,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../libswapfs.h"
+#include "../local_io.h"
 
 typedef struct {
 	PyObject_HEAD
@@ -141,6 +142,23 @@ static PyObject *Client_buf_free(Client *self, PyObject *args)
 	err = CALL(self, swapfs_buf_free(self->c, (void *)(uintptr_t)addr));
 	if (err)
 		return raise_errno(err, "swapfs buffer free");
+	Py_RETURN_NONE;
+}
+
+/*
+ * buf_register(address, nbytes): the daemon's shared memory takes the place
+ * of the caller's pages there, with their bytes (swapfs_buf_register).
+ */
+static PyObject *Client_buf_register(Client *self, PyObject *args)
+{
+	unsigned long long addr, len;
+	int err;
+
+	if (!PyArg_ParseTuple(args, "KK", &addr, &len) || !connected(self))
+		return NULL;
+	err = CALL(self, swapfs_buf_register(self->c, (void *)(uintptr_t)addr, (size_t)len));
+	if (err)
+		return raise_errno(err, "swapfs buffer register");
 	Py_RETURN_NONE;
 }
 
@@ -273,6 +291,8 @@ static PyMethodDef Client_methods[] = {
 	  "buf_alloc(nbytes) -> memoryview of memory shared with the daemon (zero-copy I/O)." },
 	{ "buf_free", (PyCFunction)Client_buf_free, METH_VARARGS,
 	  "buf_free(address) frees a buffer from buf_alloc." },
+	{ "buf_register", (PyCFunction)Client_buf_register, METH_VARARGS,
+	  "buf_register(address, nbytes): adopt the caller's pages into memory shared with the daemon." },
 	{ "register", (PyCFunction)Client_register, METH_VARARGS,
 	  "register(fd) -> (file, size) for a descriptor opened on the mount." },
 	{ "unregister", (PyCFunction)Client_unregister, METH_VARARGS,
@@ -298,21 +318,215 @@ static PyTypeObject ClientType = {
 	.tp_methods = Client_methods,
 };
 
+/*
+ * Local(depth): io_uring I/O on files outside a swapfs mount, with the
+ * Client's submit/wait shape (requests name descriptors instead of file
+ * numbers).  Only used under swapfs.aio's own lock (one thread at a time).
+ */
+typedef struct {
+	PyObject_HEAD
+	struct swapfs_local *l;
+} Local;
+
+static int Local_init(Local *self, PyObject *args, PyObject *kw)
+{
+	static char *names[] = { "depth", NULL };
+	unsigned depth;
+	int err;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "I", names, &depth))
+		return -1;
+	if (self->l) {
+		PyErr_SetString(PyExc_RuntimeError, "Local already open");
+		return -1;
+	}
+	err = swapfs_local_open(&self->l, depth);
+	if (err) {
+		raise_errno(err, "io_uring setup");
+		return -1;
+	}
+	return 0;
+}
+
+static void Local_dealloc(Local *self)
+{
+	if (self->l) {
+		Py_BEGIN_ALLOW_THREADS
+		swapfs_local_close(self->l);
+		Py_END_ALLOW_THREADS
+	}
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static bool local_open(Local *self)
+{
+	if (!self->l)
+		PyErr_SetString(PyExc_ValueError, "local I/O is closed");
+	return self->l != NULL;
+}
+
+static PyObject *Local_close(Local *self, PyObject *unused)
+{
+	(void)unused;
+	if (self->l) {
+		struct swapfs_local *l = self->l;
+
+		self->l = NULL;
+		Py_BEGIN_ALLOW_THREADS
+		swapfs_local_close(l);
+		Py_END_ALLOW_THREADS
+	}
+	Py_RETURN_NONE;
+}
+
+/* submit([(op, fd, address, length, offset, user_data), ...]) -> count queued */
+static PyObject *Local_submit(Local *self, PyObject *args)
+{
+	PyObject *list, *seq;
+	struct swapfs_local_io *io;
+	Py_ssize_t n;
+	int r;
+
+	if (!PyArg_ParseTuple(args, "O", &list) || !local_open(self))
+		return NULL;
+	seq = PySequence_Fast(list, "submit() takes a sequence of tuples");
+	if (!seq)
+		return NULL;
+	n = PySequence_Fast_GET_SIZE(seq);
+	io = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*io));
+	if (!io) {
+		Py_DECREF(seq);
+		return PyErr_NoMemory();
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		unsigned long long addr, len, off, ud;
+		int op, fd;
+
+		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iiKKKK", &op, &fd,
+				      &addr, &len, &off, &ud)) {
+			PyMem_Free(io);
+			Py_DECREF(seq);
+			return NULL;
+		}
+		io[i] = (struct swapfs_local_io){ op, fd, (void *)(uintptr_t)addr, (size_t)len,
+						  off, ud };
+	}
+	Py_DECREF(seq);
+	r = 0;
+	if (n) {
+		Py_BEGIN_ALLOW_THREADS
+		r = swapfs_local_submit(self->l, io, (unsigned)n);
+		Py_END_ALLOW_THREADS
+	}
+	PyMem_Free(io);
+	if (r < 0 && r != -EAGAIN)
+		return raise_errno(r, "io_uring submit");
+	return PyLong_FromLong(r < 0 ? 0 : r);
+}
+
+/* wait(min, max, timeout_ms) -> [(user_data, result), ...] */
+static PyObject *Local_wait(Local *self, PyObject *args)
+{
+	unsigned min, max;
+	int timeout, n;
+	struct swapfs_cqe *cqe;
+	PyObject *out;
+
+	if (!PyArg_ParseTuple(args, "IIi", &min, &max, &timeout) || !local_open(self))
+		return NULL;
+	if (!max || max > 65536)
+		return PyErr_Format(PyExc_ValueError, "max must be 1..65536");
+	cqe = PyMem_Calloc(max, sizeof(*cqe));
+	if (!cqe)
+		return PyErr_NoMemory();
+	Py_BEGIN_ALLOW_THREADS
+	n = swapfs_local_wait(self->l, cqe, min, max, timeout);
+	Py_END_ALLOW_THREADS
+	if (n < 0) {
+		PyMem_Free(cqe);
+		return raise_errno(n, "io_uring wait");
+	}
+	out = PyList_New(n);
+	for (int i = 0; out && i < n; i++) {
+		PyObject *t = Py_BuildValue("(KL)", (unsigned long long)cqe[i].user_data,
+					    (long long)cqe[i].result);
+
+		if (!t) {
+			Py_CLEAR(out);
+			break;
+		}
+		PyList_SET_ITEM(out, i, t);
+	}
+	PyMem_Free(cqe);
+	return out;
+}
+
+static PyMethodDef Local_methods[] = {
+	{ "close", (PyCFunction)Local_close, METH_NOARGS, "Wait for requests, free the ring." },
+	{ "submit", (PyCFunction)Local_submit, METH_VARARGS,
+	  "submit([(op, fd, address, length, offset, user_data)]) -> number queued." },
+	{ "wait", (PyCFunction)Local_wait, METH_VARARGS,
+	  "wait(min, max, timeout_ms) -> [(user_data, result)]; OSError(ETIMEDOUT) on timeout." },
+	{ NULL, NULL, 0, NULL }
+};
+
+static PyTypeObject LocalType = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "swapfs._aio.Local",
+	.tp_doc = "Local(depth): io_uring I/O on descriptors of other filesystems.",
+	.tp_basicsize = sizeof(Local),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_new = PyType_GenericNew,
+	.tp_init = (initproc)Local_init,
+	.tp_dealloc = (destructor)Local_dealloc,
+	.tp_methods = Local_methods,
+};
+
+/* notify_modify(fd, offset): IN_MODIFY for a client-path write (local_io.h) */
+static PyObject *mod_notify_modify(PyObject *m, PyObject *args)
+{
+	unsigned long long off;
+	int fd, err;
+
+	(void)m;
+	if (!PyArg_ParseTuple(args, "iK", &fd, &off))
+		return NULL;
+	Py_BEGIN_ALLOW_THREADS
+	err = swapfs_notify_modify(fd, off);
+	Py_END_ALLOW_THREADS
+	if (err)
+		return raise_errno(err, "fallocate (modify notification)");
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+	{ "notify_modify", mod_notify_modify, METH_VARARGS,
+	  "notify_modify(fd, offset): raise IN_MODIFY for a write made through the client path." },
+	{ NULL, NULL, 0, NULL }
+};
+
 static struct PyModuleDef module = {
 	PyModuleDef_HEAD_INIT, "swapfs._aio", "libswapfs bindings (see swapfs.aio).", -1,
-	NULL, NULL, NULL, NULL, NULL
+	module_methods, NULL, NULL, NULL, NULL
 };
 
 PyMODINIT_FUNC PyInit__aio(void)
 {
 	PyObject *m;
 
-	if (PyType_Ready(&ClientType) < 0)
+	if (PyType_Ready(&ClientType) < 0 || PyType_Ready(&LocalType) < 0)
 		return NULL;
 	m = PyModule_Create(&module);
 	if (!m)
 		return NULL;
 	Py_INCREF(&ClientType);
+	Py_INCREF(&LocalType);
+	if (PyModule_AddObject(m, "Local", (PyObject *)&LocalType)) {
+		Py_DECREF(&LocalType);
+		Py_DECREF(&ClientType);
+		Py_DECREF(m);
+		return NULL;
+	}
 	if (PyModule_AddObject(m, "Client", (PyObject *)&ClientType) ||
 	    PyModule_AddIntConstant(m, "READ", SWAPFS_READ) ||
 	    PyModule_AddIntConstant(m, "WRITE", SWAPFS_WRITE)) {
