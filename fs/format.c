@@ -38,7 +38,7 @@ enum {
 	SB_MEMBER_SIZE = 72, SB_DATA_PER_MEMBER = 80, SB_META_OFFSET = 88,
 	SB_META_SIZE = 96, SB_CKPT_SIZE = 104, SB_LOG_OFFSET = 112,
 	SB_LOG_SIZE = 120, SB_DATA_OFFSET = 128, SB_CREATED = 136,
-	SB_LABEL = 144, SB_MEMBERS = 208, SB_CRC = SWF_SB_SIZE - 4,
+	SB_LABEL = 144, SB_MEMBERS = 208, SB_MOUNT_SEQ = 1232, SB_CRC = SWF_SB_SIZE - 4,
 };
 
 static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
@@ -110,6 +110,7 @@ void swf_super_encode(const struct swf_super *sb, uint8_t buf[SWF_SB_SIZE])
 	memcpy(buf + SB_LABEL, sb->label, strnlen(sb->label, SWF_LABEL_MAX));
 	for (unsigned i = 0; i < sb->dev_count && i < SWF_MAX_MEMBERS; i++)
 		memcpy(buf + SB_MEMBERS + 16 * i, sb->members[i].b, 16);
+	put64(buf + SB_MOUNT_SEQ, sb->mount_seq);
 	put32(buf + SB_CRC, crc32c(0, buf, SB_CRC));
 }
 
@@ -138,6 +139,7 @@ int swf_super_decode(struct swf_super *sb, const uint8_t buf[SWF_SB_SIZE])
 	sb->log_size = get64(buf + SB_LOG_SIZE);
 	sb->data_offset = get64(buf + SB_DATA_OFFSET);
 	sb->created = get64(buf + SB_CREATED);
+	sb->mount_seq = get64(buf + SB_MOUNT_SEQ);
 	memcpy(sb->label, buf + SB_LABEL, SWF_LABEL_MAX);
 	sb->label[SWF_LABEL_MAX] = 0;
 	if (sb->version != SWF_VERSION || !sb->dev_count ||
@@ -358,6 +360,7 @@ void swf_ckpt_encode(const struct swf_ckpt *c, uint8_t buf[SWF_CKPT_HDR])
 	put64(buf + 24, c->next_ino);
 	put64(buf + 32, c->body_len);
 	put32(buf + 40, c->body_crc);
+	put64(buf + 48, c->mount_seq);
 	put32(buf + 60, crc32c(0, buf, 60));
 }
 
@@ -373,5 +376,6 @@ int swf_ckpt_decode(struct swf_ckpt *c, const uint8_t buf[SWF_CKPT_HDR])
 	c->next_ino = get64(buf + 24);
 	c->body_len = get64(buf + 32);
 	c->body_crc = get32(buf + 40);
+	c->mount_seq = get64(buf + 48);
 	return 0;
 }

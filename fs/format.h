@@ -46,6 +46,13 @@ struct swf_super {
 	uint64_t created;		/* seconds since the epoch */
 	char label[SWF_LABEL_MAX + 1];
 	struct swf_uuid members[SWF_MAX_MEMBERS];
+	/*
+	 * Read-write mounts so far, as this member last saw them: every one
+	 * raises it on all members before it writes, and records it in its
+	 * checkpoint; a member below the checkpoint's is a stale copy.
+	 * Volumes formatted before it existed read 0 (reserved space).
+	 */
+	uint64_t mount_seq;
 };
 
 /* Fill the geometry fields from the member sizes; -ENOSPC if too small. */
@@ -133,6 +140,7 @@ struct swf_ckpt {
 	uint64_t next_ino;
 	uint64_t body_len;	/* bytes of records after the header block */
 	uint32_t body_crc;
+	uint64_t mount_seq;	/* the superblocks' mount counter when it was written */
 };
 
 void swf_ckpt_encode(const struct swf_ckpt *c, uint8_t buf[SWF_CKPT_HDR]);

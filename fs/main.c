@@ -222,7 +222,9 @@ static void close_fs(struct swapfs *fs, bool served)
 /*
  * Testing hook: SWAPFS_FAULTS="DEV:OPS:NTH:COUNT:ERRNO[:DELAY_US];..." arms
  * engine fault rules after the filesystem is loaded (DEV -1 = any member,
- * OPS a subset of "rwf", COUNT 0 = forever).  Not a mount option on purpose.
+ * OPS a subset of "rwf", COUNT 0 = forever); SWAPFS_OPEN_FAULTS the same
+ * while it is loaded (the mount's counter update and checkpoint), cleared
+ * after.  Not mount options on purpose.
  */
 static int arm_faults(struct swapfs *fs, const char *spec)
 {
@@ -306,7 +308,18 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	}
 	if (msg[0])
 		fprintf(stderr, "swapfs: %s\n", msg);
+	/* testing hook: as SWAPFS_FAULTS, for the loading and the mount's own writes only */
+	if (getenv("SWAPFS_OPEN_FAULTS") && arm_faults(fs, getenv("SWAPFS_OPEN_FAULTS"))) {
+		swe_volume_close(fs->vol);
+		return -EINVAL;
+	}
 	err = sw_meta_open(&fs->meta, fs->vol, &fs->sb, read_only ? SW_LOAD_READ_ONLY : 0, &rep);
+	swe_fault_clear(fs->vol);
+	if (err && rep.nstale) {	/* an older copy of a member: its name, nothing else */
+		fprintf(stderr, "swapfs: %s run swapfsck\n", rep.why);
+		swe_volume_close(fs->vol);
+		return err;
+	}
 	if (err) {
 		fprintf(stderr, "swapfs: cannot load the metadata: %s%s%s%s\n", strerror(-err),
 			rep.why[0] ? ": " : "", rep.why, err == -EUCLEAN ? " (run swapfsck)" : "");
@@ -443,19 +456,23 @@ int main(int argc, char **argv)
 		fprintf(stderr, "swapfs: mountpoint %s: not a directory\n", opts.mountpoint);
 		goto out_opts;
 	}
-	if (open_fs(&fs, cli.devices, fs.read_only, staging))
-		goto out_opts;
-	pthread_key_create(&fs.ring_key, sw_thread_io_free);
+	/* the session first: options it refuses are refused before a read-write
+	 * open writes anything (the mount counter, docs/RELIABILITY.md) */
 	esc = escape_commas(cli.devices);
 	if (esc && asprintf(&fsname_opt, "-ofsname=%s,subtype=swapfs,default_permissions", esc) < 0)
 		fsname_opt = NULL;
 	free(esc);
 	if (!fsname_opt || fuse_opt_add_arg(&args, fsname_opt) ||
 	    fuse_opt_add_arg(&args, "-omax_read=1048576"))
-		goto out_fs;
+		goto out_opts;
 	se = fuse_session_new(&args, &sw_ops, sizeof(sw_ops), &fs);
 	if (!se)
-		goto out_fs;
+		goto out_opts;
+	if (open_fs(&fs, cli.devices, fs.read_only, staging)) {
+		fuse_session_destroy(se);
+		goto out_opts;
+	}
+	pthread_key_create(&fs.ring_key, sw_thread_io_free);
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
 	mount_path = realpath(opts.mountpoint, NULL);	/* before it is a FUSE mount */
@@ -519,12 +536,11 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-out_fs:
 	close_fs(&fs, mounted);
-	free(fsname_opt);
 	free(mount_path);
 	ret = ret ? 1 : 0;
 out_opts:
+	free(fsname_opt);
 	free(opts.mountpoint);
 out_args:
 	free(cli.devices);

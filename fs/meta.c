@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "crc32c.h"
+#include "fsvol.h"
 #include "meta.h"
 
 int64_t sw_now_ns(void)
@@ -1018,10 +1019,10 @@ static uint64_t ckpt_slot_offset(const struct swf_super *sb, uint32_t gen)
 /* Write the whole table as generation gen into its slot on every mirror. */
 static int ckpt_write(struct swe_volume *vol, const struct swf_super *sb,
 		      unsigned nmirror, struct cbuf *b, uint32_t gen,
-		      uint64_t seq, uint64_t next_ino)
+		      uint64_t seq, uint64_t next_ino, uint64_t mount_seq)
 {
 	struct swf_ckpt c = { .generation = gen, .seq = seq, .next_ino = next_ino,
-			      .body_len = b->len - SWF_BLOCK };
+			      .body_len = b->len - SWF_BLOCK, .mount_seq = mount_seq };
 	size_t total = (b->len + SWF_BLOCK - 1) / SWF_BLOCK * SWF_BLOCK;
 	int err;
 
@@ -1082,7 +1083,7 @@ int sw_meta_checkpoint(struct sw_meta *m)
 		 */
 		m->ckpt_needed = true;
 		err = ckpt_write(m->vol, &m->sb, m->nmirror, &b, m->gen + 1, m->seq,
-				 m->next_ino);
+				 m->next_ino, m->mount_seq);
 	}
 	free(b.p);
 	if (err == -ENOSPC)
@@ -1408,6 +1409,68 @@ static void judge_damage(struct sw_meta *m, const struct swf_ckpt *best, bool lo
 			 best->generation);
 }
 
+/*
+ * Stale members.  Every read-write mount raises the mount counter of all
+ * superblocks from T (the checkpoint's) to T + 1, flushes, and then writes a
+ * checkpoint recording T + 1, all before it can write any data.  So a
+ * member that missed a mount (an older copy restored over it) is below the
+ * checkpoint's T; a member at T + 1 beside a checkpoint at T is what a crash
+ * during the superblock writes leaves (no data was written since), and
+ * members above T + 1 mean the metadata itself, on members 0 and 1, is the
+ * older copy.  Members below the newest state (T, or the highest counter
+ * less one) are stale.  Returns -EUCLEAN with rep->why naming the first of
+ * them, 0 when none, or an I/O error.
+ */
+static int members_check(struct sw_meta *m, struct sw_load_report *rep)
+{
+	unsigned n = m->sb.dev_count, first = n;
+	uint64_t top = 0, floor;
+	struct swf_super s;
+	int err;
+
+	for (unsigned i = 0; i < n; i++) {
+		if ((err = sw_super_read(m->vol, i, &s, NULL)))
+			return err;
+		rep->member_seq[i] = s.mount_seq;
+		if (s.mount_seq > top)
+			top = s.mount_seq;
+	}
+	floor = top > rep->mount_seq + 1 ? top - 1 : rep->mount_seq;
+	rep->newest_seq = top > rep->mount_seq ? top : rep->mount_seq;
+	for (unsigned i = 0; i < n; i++)
+		if (rep->member_seq[i] < floor) {
+			rep->stale[i] = true;
+			if (!rep->nstale++)
+				first = i;
+		}
+	if (!rep->nstale)
+		return 0;
+	snprintf(rep->why, sizeof(rep->why),
+		 "member %u (%s) is older than the others (mount %llu vs %llu%s): a stale copy?",
+		 first, swe_volume_device(m->vol, first)->path,
+		 (unsigned long long)rep->member_seq[first], (unsigned long long)rep->newest_seq,
+		 rep->nstale > 1 ? "; more members are older" : "");
+	return -EUCLEAN;
+}
+
+/* Write mount counter seq to both superblock copies of every member, then flush them. */
+static int members_bump(struct sw_meta *m, uint64_t seq)
+{
+	struct swf_super s;
+	int err = 0;
+
+	for (unsigned i = 0; i < m->sb.dev_count && !err; i++) {
+		err = sw_super_read(m->vol, i, &s, NULL);
+		if (!err && s.mount_seq != seq) {
+			s.mount_seq = seq;
+			err = sw_super_write(m->vol, i, &s);
+		}
+	}
+	if (!err)
+		err = swe_volume_flush(m->vol);
+	return err;
+}
+
 int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_super *sb,
 		 unsigned flags, struct sw_load_report *rep)
 {
@@ -1418,7 +1481,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	unsigned best_dev = 0, lost_dev = 0;
 	struct log_survey sv[SWF_MIRRORS], lost_sv = {0};
 	struct sw_load_report scratch = {0};
-	bool read_only = flags & SW_LOAD_READ_ONLY, lost = false, stale = false;
+	bool read_only = flags & SW_LOAD_READ_ONLY, lost = false;
 	int err = meta_init(m, vol, sb, read_only);
 	void (*lost_fn)(void *, const struct swf_rec *);
 	void *lost_arg;
@@ -1455,11 +1518,12 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	m->gen = best.generation;
 	rep->generation = best.generation;
 	rep->ckpt_seq = best.seq;
-	/* a mirror without it (a checkpoint interrupted by a crash) gets it again */
-	for (unsigned d = 0; d < m->nmirror; d++)
-		if (rep->ckpt_err[d][best.generation % 2] ||
-		    rep->ckpt_gen[d][best.generation % 2] != best.generation)
-			stale = true;
+	/* before anything is written: no member may be an older copy of itself */
+	m->mount_seq = rep->mount_seq = best.mount_seq;
+	err = members_check(m, rep);
+	if (err && (err != -EUCLEAN || !m->salvage))
+		goto out;
+	err = 0;
 	m->seq = best.seq;
 	m->next_ino = best.next_ino;
 	m->replaying = true;
@@ -1545,12 +1609,21 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	m->head = best_head > 0 ? (uint64_t)best_head : 0;
 	err = rebuild_alloc(m);
 	if (!err && !read_only && !(flags & SW_LOAD_NO_CHECKPOINT)) {
+		/* this mount's counter on every member, durable, before the checkpoint
+		 * below records it: from then on a copy of a member taken before this
+		 * mount is below the checkpoint's (members_check) */
+		err = members_bump(m, m->mount_seq + 1);
+		if (!err)
+			m->mount_seq++;
 		/* what lies past the head of this generation (a torn tail) is cleared
 		 * before new commits land there: none of it may be read as theirs */
-		err = log_zero(m, m->head, zero_to < m->sb.log_size ? zero_to : m->sb.log_size);
+		if (!err)
+			err = log_zero(m, m->head, zero_to < m->sb.log_size ? zero_to : m->sb.log_size);
 		/* start a clean generation so no torn tail can be mistaken for new
-		 * records, and give a mirror that lacks the newest checkpoint its copy */
-		if (!err && (best_head > 0 || stale))
+		 * records, give a mirror that lacks the newest checkpoint its copy, and
+		 * record the mount counter (every read-write mount, before any data
+		 * write: the daemon serves requests only after this returns) */
+		if (!err)
 			err = sw_meta_checkpoint(m);
 		/* a table too big for its slot still mounts, from the log as replayed;
 		 * new names are refused (meta_full) until removals make room */
@@ -1607,7 +1680,7 @@ int sw_meta_format(struct swe_volume *vol, const struct swf_super *sb,
 	 * the log: records an earlier filesystem left there must not look like
 	 * ones of this one to the damage checks at load) */
 	if (!err)
-		err = ckpt_write(vol, sb, m.nmirror, &b, 1, 0, m.next_ino);
+		err = ckpt_write(vol, sb, m.nmirror, &b, 1, 0, m.next_ino, 0);
 	if (!err && posix_memalign((void **)&zero, SWF_BLOCK, 1 << 20))
 		err = -ENOMEM;
 	if (!err)

@@ -114,6 +114,7 @@ struct sw_meta {
 	bool meta_full;		/* the last checkpoint did not fit its slot */
 	bool ckpt_needed;	/* a checkpoint attempt failed after it began writing */
 	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
+	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */
 	uint64_t tbl_bytes;	/* checkpoint body size of the table (an upper bound) */
 	/* counters */
 	uint64_t commits, checkpoints, records_replayed;
@@ -145,7 +146,17 @@ struct sw_load_report {
 	uint64_t damage_at;	/* log byte offset of the damage they follow */
 	uint32_t max_gen;	/* highest generation any slot header or log record names */
 	uint64_t max_seq;	/* highest sequence number of any valid log record */
-	char why[256];		/* the daemon's refusal, or a note (ckpt_torn) */
+	/*
+	 * Stale members (docs/RELIABILITY.md, "Stale members"): the mount
+	 * counter of the checkpoint in use and of every member's superblock.
+	 * A member below the newest state is an older copy of itself.
+	 */
+	uint64_t mount_seq;		/* the checkpoint's */
+	uint64_t member_seq[SWF_MAX_MEMBERS];
+	uint64_t newest_seq;		/* the newest the members and the metadata know */
+	bool stale[SWF_MAX_MEMBERS];
+	unsigned nstale;
+	char why[512];		/* the daemon's refusal, or a note (ckpt_torn) */
 	/* called for each lost record (newer or orphan) of one mirror, in log order */
 	void (*lost_fn)(void *arg, const struct swf_rec *r);
 	void *lost_arg;

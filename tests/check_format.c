@@ -49,6 +49,7 @@ static void sample_super(struct swf_super *sb)
 	sb->dev_index = 1;
 	sb->member_size = 300 * MiB;
 	sb->created = 1764000000;
+	sb->mount_seq = 0x0102030405060708ull;
 	strcpy(sb->label, "tensors");
 	swf_uuid_generate(&sb->fs_uuid);
 	for (int i = 0; i < 3; i++)
@@ -68,6 +69,7 @@ START_TEST(super_round_trip)
 	ck_assert_mem_eq(buf, again, SWF_SB_SIZE);
 	ck_assert_str_eq(out.label, "tensors");
 	ck_assert_uint_eq(out.data_offset, sb.data_offset);
+	ck_assert_uint_eq(out.mount_seq, sb.mount_seq);
 	ck_assert(swf_uuid_equal(&out.members[2], &sb.members[2]));
 	ck_assert_uint_eq(swf_volume_bytes(&out), 3 * sb.data_per_member);
 	/* the smallest member bounds every member's data area */
@@ -191,7 +193,7 @@ END_TEST
 
 START_TEST(ckpt_header_round_trip_and_flips)
 {
-	struct swf_ckpt c = { 5, 1234, 99, 8192, 0xdeadbeef }, out;
+	struct swf_ckpt c = { 5, 1234, 99, 8192, 0xdeadbeef, 0x1122334455667788ull }, out;
 	uint8_t buf[SWF_CKPT_HDR];
 
 	swf_ckpt_encode(&c, buf);
@@ -201,6 +203,7 @@ START_TEST(ckpt_header_round_trip_and_flips)
 	ck_assert_uint_eq(out.next_ino, 99);
 	ck_assert_uint_eq(out.body_len, 8192);
 	ck_assert_uint_eq(out.body_crc, 0xdeadbeef);
+	ck_assert_uint_eq(out.mount_seq, 0x1122334455667788ull);
 	for (int b = 0; b < (int)SWF_CKPT_HDR * 8; b++) {
 		buf[b / 8] ^= (uint8_t)(1u << (b % 8));
 		ck_assert_int_ne(swf_ckpt_decode(&out, buf), 0);

@@ -66,7 +66,7 @@ static size_t seed_inputs(uint8_t seeds[][8192], size_t *lens)
 		{ .type = SWF_R_XATTR_SET, .u.xattr = { 5, "user.shape", 10, "[4,4]", 5 } },
 		{ .type = SWF_R_SYMLINK, .u.symlink = { 6, "target", 6 } },
 	};
-	struct swf_ckpt ck = { 2, 10, 7, 4096, 1 };
+	struct swf_ckpt ck = { 2, 10, 7, 4096, 1, 3 };
 	size_t n = 0, at = 0;
 
 	swf_geometry(&sb, sizes, 2, 1 << 20, 65536, 4096);

@@ -11,6 +11,7 @@
 enum fsck_problem {
 	PR_SB_PRIMARY = 0x0101,		/* primary superblock damaged, replica good */
 	PR_SB_REPLICA = 0x0102,		/* replica damaged or different */
+	PR_SB_STALE = 0x0103,		/* a member missed mounts: an older copy of it */
 	PR_CKPT_MIRROR = 0x0201,	/* a mirror lacks the checkpoint in use */
 	PR_LOG_MIRROR = 0x0202,		/* mirrors' logs hold different prefixes */
 	PR_LOG_TORN = 0x0203,		/* damaged record after the valid log */
@@ -41,6 +42,8 @@ static const struct fsck_problem_desc fsck_problems[] = {
 	  "rewrite it from the replica", true },
 	{ PR_SB_REPLICA, "member %s: superblock replica is damaged or differs",
 	  "rewrite it from the primary", true },
+	{ PR_SB_STALE, "member %s (%s) is older than the others (mount %llu vs %llu): a stale copy of it",
+	  "none (no repair makes its old data new): put its current copy back", false },
 	{ PR_CKPT_MIRROR, "metadata mirror %s: checkpoint generation %llu is missing or damaged",
 	  "write a new checkpoint to both mirrors", true },
 	{ PR_LOG_MIRROR, "metadata mirrors hold different logs (%s)",

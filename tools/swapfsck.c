@@ -210,9 +210,17 @@ static int check_superblocks(struct fsck *f)
 			    swe_member_pwrite(f->vol, i, r, SWF_SB_SIZE, SWF_SB_OFFSET))
 				rc = EXIT_OPERR;
 		} else if (!ep && (er || memcmp(p, r, SWF_SB_SIZE))) {
+			/* a mount's counter update interrupted between the copies (the
+			 * replica is written first): the next mount writes both */
+			if (!er && sr.mount_seq == sp.mount_seq + 1) {
+				sr.mount_seq = sp.mount_seq;
+				swf_super_encode(&sr, r);
+				f->leftover = !memcmp(p, r, SWF_SB_SIZE);
+			}
 			if (problem(f, PR_SB_REPLICA, 0, who) &&
 			    swe_member_pwrite(f->vol, i, p, SWF_SB_SIZE, SWF_SB_REPLICA_OFFSET))
 				rc = EXIT_OPERR;
+			f->leftover = false;
 		}
 	}
 	free(p);
@@ -332,6 +340,27 @@ static int check_metadata(struct fsck *f)
 	f->max_gen = rep.max_gen;
 	f->max_seq = rep.max_seq;
 	nm = f->m.nmirror;
+	/*
+	 * A stale member (an older copy restored over it): no repair makes its
+	 * bytes new, so none is offered, -y and -p included, and nothing is
+	 * written (a new checkpoint would hide which metadata is the newer).
+	 */
+	for (unsigned i = 0; i < f->n && rep.nstale; i++) {
+		enum mode mode = f->mode;
+		char who[16];
+
+		if (!rep.stale[i])
+			continue;
+		snprintf(who, sizeof(who), "%u", i);
+		f->mode = MODE_NO;
+		problem(f, PR_SB_STALE, 0, who, f->members[i],
+			(unsigned long long)rep.member_seq[i], (unsigned long long)rep.newest_seq);
+		f->mode = mode;
+		f->keep_log = true;
+	}
+	if (rep.nstale && f->mode != MODE_NO && !f->json)
+		printf("swapfsck: %u stale member(s): not repaired, nothing written after pass 0\n",
+		       rep.nstale);
 	/*
 	 * Damage a crash cannot leave: what it loses is said, and while it is
 	 * left unrepaired nothing is written (the log stays as evidence).
