@@ -14,6 +14,9 @@ STATE lines (appended and fsynced once the step they name returned):
   rm NAME                 NAME about to be unlinked
   seen NAME V             verify found version V under NAME after the crash
                           (what a pending rename came to; later syncs keep it)
+  seen NAME -             verify found no NAME after the crash: the renames
+                          pending at the crash were undone (a later round's
+                          sync covers only what that round did)
 """
 import os
 import random
@@ -105,7 +108,10 @@ def verify():
         elif p[0] == "ren":
             pending.setdefault(p[1], []).append(p[2])
         elif p[0] == "seen":
-            durable[p[1]] = p[2]
+            if p[2] == "-":
+                durable.pop(p[1], None)
+            else:
+                durable[p[1]] = p[2]
             pending.pop(p[1], None)
         elif p[0] == "sync":
             for name, vs in pending.items():
@@ -135,6 +141,8 @@ def verify():
             if name in durable:
                 print(f"LOST {name} (version {durable[name]} was durable)")
                 bad += 1
+            else:
+                seen.append(f"seen {name} -")
             continue
         match = [v for v in ok if got == data(*vers[(name, v)])]
         if match:

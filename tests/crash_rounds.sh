@@ -8,7 +8,9 @@
 # CRASH_ROUNDS rounds (default 6; tests/stress.sh runs 40 * STRESS_SCALE),
 # CRASH_SEED picks the delays, CRASH_SIZE the size of the 4 members (128M).  swapfsck's output of a failing round is kept
 # in the test's folder and printed; CRASH_KEEP_GOING=1 runs every round and
-# fails at the end, CRASH_KEEP=DIR also copies the failing members there.
+# fails at the end, CRASH_KEEP=DIR also copies the failing members there
+# (and, after a failed verify, the members, the state and the daemon's log
+# of all the test's mounts).
 set -u
 . "$(dirname "$0")/lib.sh"
 require_fuse
@@ -155,7 +157,11 @@ while [ "$r" -le "$rounds" ]; do
 	mount_fs
 	if ! $PY "$(dirname "$0")/crash_rounds.py" "$MNT" "$state" verify > "$T/verify.out"; then
 		cat "$T/verify.out"
-		[ -z "${CRASH_KEEP:-}" ] || { mkdir -p "$CRASH_KEEP/verify$r" && cp "$state" "$CRASH_KEEP/verify$r/"; }
+		if [ -n "${CRASH_KEEP:-}" ]; then	# the members as the crash left them, bar the mount's repairs
+			crash_fs
+			mkdir -p "$CRASH_KEEP/verify$r" && cp --sparse=always "$T"/m*.img "$state" \
+				"$T/daemon.log" "$CRASH_KEEP/verify$r/"
+		fi
 		fail "after crash $r (kill after ${d}s, seed $seed)"
 	fi
 	umount_fs
