@@ -11,7 +11,8 @@
 # stripe units, where each write is staged and sent by the next one
 # (write-behind holds the table room of what it acknowledges, so the
 # refusal is the staging write's, never a later loss); and through the
-# client library (fs/direct.c), where the swapfs package is built.
+# client library (fs/direct.c), where the swapfs package is built; there
+# also a client write larger than the volume's free space takes none of it.
 set -u
 . "$(dirname "$0")/lib.sh"
 require_fuse
@@ -128,5 +129,51 @@ for mode in $modes; do
 	$PY "$T/check.py" "$MNT" "f" "$T/state" || fail "$mode: after a remount"
 	umount_fs
 done
-case $modes in *client*) ;; *) echo "client path not checked: no swapfs._aio" ;; esac
+case $modes in
+*client*)
+	# a client write refused for volume space takes none: 8 free units, a 64 KiB write
+	echo "== client: a write larger than the free space leaves it free"
+	format -f -a 4096 -s 4096
+	mount_fs
+	$PY - "$MNT" <<'PY' || fail "client: a refused write took volume space"
+import ctypes, errno, os, sys
+from swapfs import _aio
+mnt = sys.argv[1]
+MiB, K4 = 1 << 20, 4096
+fd = os.open(f"{mnt}/fill", os.O_WRONLY | os.O_CREAT, 0o644)
+try:
+    while True:
+        os.write(fd, b"x" * MiB)
+except OSError as e:
+    assert e.errno == errno.ENOSPC, e
+os.ftruncate(fd, os.fstat(fd).st_size // MiB * MiB - 8 * K4)
+os.fsync(fd)
+os.close(fd)
+free0 = os.statvfs(mnt).f_bfree
+assert 0 < free0 < 16, f"{free0} free blocks, expected a few"
+fd = os.open(f"{mnt}/g", os.O_RDWR | os.O_CREAT, 0o644)
+client = _aio.Client(mnt, 30000)
+cfile = client.register(fd)[0]
+buf = client.buf_alloc(16 * K4)
+addr = ctypes.addressof(ctypes.c_char.from_buffer(buf))
+client.submit([(_aio.WRITE, cfile, addr, 16 * K4, 0, 1)])
+(ud, res), = client.wait(1, 1, 30000)
+bad = []
+if res != -errno.ENOSPC:
+    bad.append(f"a 64 KiB write with {free0} blocks free: {res}, not -ENOSPC")
+free1 = os.statvfs(mnt).f_bfree
+if free1 != free0:
+    bad.append(f"the refused write took {free0 - free1} of {free0} free blocks")
+client.unregister(cfile)
+client.close()
+os.close(fd)
+print(f"{free0} blocks free before and {free1} after a refused 64 KiB client write")
+if bad:
+    sys.exit("\n".join(bad))
+PY
+	umount_fs
+	"$builddir/tools/swapfsck" -n "$DEVS" >"$T/fsck.log" 2>&1 || { cat "$T/fsck.log"; fail "client: swapfsck"; }
+	;;
+*) echo "client path not checked: no swapfs._aio" ;;
+esac
 echo PASS
