@@ -507,11 +507,10 @@ int sw_plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
 		(*runs)[(*nruns)++] = r;
 	}
 	/*
-	 * Each run adds two extents to the table at most (a conversion
-	 * splits an unwritten one): a checkpoint of the table must still
-	 * fit, or the write is ENOSPC as for a full volume.
+	 * A checkpoint of the table with the runs' extents must still fit,
+	 * or the write is ENOSPC as for a full volume.
 	 */
-	if (*nruns && sw_meta_room_reserved(m, 2 * *nruns * sw_meta_cost_extent())) {
+	if (*nruns && sw_meta_room_reserved(m, sw_runs_room(*runs, *nruns))) {
 		sw_undo_allocation(fs, *runs, *nruns);
 		free(*runs);
 		*runs = NULL;
@@ -519,6 +518,19 @@ int sw_plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
 		return -ENOSPC;
 	}
 	return 0;
+}
+
+/*
+ * Table bytes that mapping runs may add: a fresh run fills a hole (one
+ * extent), a conversion may split an unwritten extent (two more).
+ */
+uint64_t sw_runs_room(const struct new_run *runs, size_t n)
+{
+	uint64_t ext = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ext += runs[i].convert ? 2 : 1;
+	return ext * sw_meta_cost_extent();
 }
 
 void sw_undo_allocation(struct swapfs *fs, struct new_run *runs, size_t n)
@@ -669,6 +681,8 @@ int sw_write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	err = sw_plan_allocation(fs, ino, as, ae, &runs, &nruns);
 	if (err)
 		sw_undo_allocation(fs, runs, nruns);
+	else	/* checked by the plan: the room stays theirs until mapped */
+		m->tbl_resv += sw_runs_room(runs, nruns);
 	pthread_mutex_unlock(&m->lock);
 	if (err) {
 		free(runs);
@@ -676,6 +690,7 @@ int sw_write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	}
 	err = write_span(&b, ino, runs, nruns, as, ae, off, len, data, buf);
 	pthread_mutex_lock(&m->lock);
+	sw_meta_room_unhold(m, sw_runs_room(runs, nruns));
 	if (err) {
 		sw_undo_allocation(fs, runs, nruns);
 	} else {
@@ -703,8 +718,11 @@ int sw_write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
  *
  * A staged write is acknowledged, so it must not fail later for want of
  * space: the allocation units a chunk will need are reserved in the
- * allocator as its bytes come in (the write itself gets ENOSPC when they
- * cannot be), and handed back to the allocation when the chunk is sent.
+ * allocator as its bytes come in, and so is the table room their extents
+ * will take (sw_meta_room_hold: a full metadata area refuses the write,
+ * not the chunk's send); the write itself gets ENOSPC when they cannot be,
+ * and leaves no trace.  Both are handed back to the allocation and its
+ * room check when the chunk is sent.
  * If its bytes are lost all the same (a device error, no memory), the
  * error goes into the inode's error sequence, which every open file
  * reports once at its next fsync, once at its next close and once at its
@@ -717,6 +735,7 @@ struct sw_chunk {
 	uint64_t lo, hi;	/* valid file bytes [lo, hi) */
 	uint64_t size0;		/* the file's size when the chunk was started */
 	uint64_t resv;		/* allocation units reserved for it */
+	uint64_t room;		/* table bytes held for its extents (sw_meta_room_hold) */
 	char *buf;		/* stripe unit bytes from the arena */
 };
 
@@ -776,10 +795,16 @@ int sw_wb_error(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen)
 	return err;
 }
 
-/* Allocation units of [as, ae) that are holes in ino's map (meta lock held). */
-static uint64_t hole_units(const struct sw_inode *ino, uint64_t as, uint64_t ae, uint64_t au)
+/*
+ * Allocation units of [as, ae) that are holes in ino's map, and the table
+ * bytes their mapping may add at most (meta lock held): a hole's units may
+ * come as that many runs of one extent each, an unwritten extent is one
+ * conversion of two (sw_runs_room).
+ */
+static uint64_t hole_units(const struct sw_inode *ino, uint64_t as, uint64_t ae, uint64_t au,
+			   uint64_t *room)
 {
-	uint64_t n = 0, at = as;
+	uint64_t n = 0, at = as, conv = 0;
 
 	for (size_t i = sw_ext_find(ino, as); i < ino->next && ino->ext[i].foff < ae; i++) {
 		const struct sw_ext *x = &ino->ext[i];
@@ -788,32 +813,44 @@ static uint64_t hole_units(const struct sw_inode *ino, uint64_t as, uint64_t ae,
 			n += x->foff - at;
 		if (x->foff + x->len > at)
 			at = x->foff + x->len;
+		if ((x->flags & SWF_EXT_UNWRITTEN) && x->foff + x->len > as)
+			conv++;
 	}
 	if (at < ae)
 		n += ae - at;
+	*room = (n / au + 2 * conv) * sw_meta_cost_extent();
 	return n / au;
 }
 
 /*
- * Reserve what chunk c will allocate once it holds [lo, hi): the write
- * that brings those bytes gets ENOSPC now rather than lose them later.
+ * Reserve what chunk c will allocate once it holds [lo, hi), and the
+ * table room its extents will take: the write that brings those bytes
+ * gets ENOSPC now rather than lose them later (when the chunk is sent).
+ * On failure c keeps what it held before.
  */
 static int wb_reserve(struct swapfs *fs, struct sw_inode *ino, struct sw_chunk *c,
 		      uint64_t lo, uint64_t hi)
 {
 	struct sw_meta *m = &fs->meta;
-	uint64_t au = fs->sb.alloc_unit, need;
+	uint64_t au = fs->sb.alloc_unit, need, room;
 	int err = 0;
 
 	pthread_mutex_lock(&m->lock);
-	need = hole_units(ino, down(lo, au), up(hi, au), au);
+	need = hole_units(ino, down(lo, au), up(hi, au), au, &room);
 	if (need > c->resv) {
 		err = sw_alloc_reserve(&m->alloc, need - c->resv);
 		/* space freed by records not yet committed: commit, as sw_plan_allocation does */
 		if (err == -ENOSPC && m->npending_free && !sw_meta_commit(m, false))
 			err = sw_alloc_reserve(&m->alloc, need - c->resv);
-		if (!err)
+		if (!err && room > c->room && (err = sw_meta_room_hold(m, room - c->room)))
+			sw_alloc_unreserve(&m->alloc, need - c->resv);
+		if (!err) {
 			c->resv = need;
+			if (room > c->room)
+				c->room = room;
+		}
+	} else if (room > c->room && !(err = sw_meta_room_hold(m, room - c->room))) {
+		c->room = room;
 	}
 	pthread_mutex_unlock(&m->lock);
 	return err;
@@ -883,6 +920,7 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	struct new_run *runs = NULL;
 	struct piece *pc = NULL;
 	size_t nruns = 0, n = 0;
+	uint64_t held = 0;
 	int err;
 
 	if (!c)
@@ -898,7 +936,13 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	pthread_mutex_lock(&m->lock);
 	sw_alloc_unreserve(&m->alloc, c->resv);	/* what the allocation below takes */
 	c->resv = 0;
+	sw_meta_room_unhold(m, c->room);	/* what its check below takes */
+	c->room = 0;
 	err = sw_plan_allocation(fs, ino, as, ae, &runs, &nruns);
+	if (!err) {	/* checked by the plan: the room stays theirs until mapped */
+		held = sw_runs_room(runs, nruns);
+		m->tbl_resv += held;
+	}
 	pthread_mutex_unlock(&m->lock);
 	if (!err)
 		err = prepare_span(&b, ino, runs, nruns, as, ae, c->lo, c->hi,
@@ -920,6 +964,7 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 			break;
 		}
 	pthread_mutex_lock(&m->lock);
+	sw_meta_room_unhold(m, held);
 	if (err) {
 		/*
 		 * The chunk held bytes of earlier writes that were acknowledged:
@@ -1048,10 +1093,14 @@ static uint64_t wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode
 		if (err) {
 			if (c->lo == c->hi) {	/* nothing staged in it yet */
 				ino->wb = NULL;
+				pthread_mutex_lock(&fs->meta.lock);
+				sw_alloc_unreserve(&fs->meta.alloc, c->resv);
+				sw_meta_room_unhold(&fs->meta, c->room);
+				pthread_mutex_unlock(&fs->meta.lock);
 				swe_arena_free(fs->arena, c->buf);
 				free(c);
 			}
-			break;
+			break;	/* refused: the size does not cover these bytes */
 		}
 		memcpy(c->buf + (off - base), data, n);
 		if (off < c->lo)

@@ -34,6 +34,8 @@ struct new_run { uint64_t foff, voff, len; bool convert; };
 int sw_plan_allocation(struct swapfs *fs, struct sw_inode *ino, uint64_t as,
 		       uint64_t ae, struct new_run **runs, size_t *nruns);
 void sw_undo_allocation(struct swapfs *fs, struct new_run *runs, size_t n);
+/* Table bytes mapping runs may add (what sw_plan_allocation checks room for). */
+uint64_t sw_runs_room(const struct new_run *runs, size_t n);
 /*
  * Runs mapped before their data was written, put back after the write
  * failed (meta lock held): converted ones unwritten again, fresh ones

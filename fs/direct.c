@@ -199,11 +199,20 @@ static int write_direct(struct swapfs *fs, struct sw_dio *d)
 		return -ENOMEM;
 	pthread_mutex_lock(&m->lock);
 	err = sw_plan_allocation(fs, ino, as, ae, &d->runs, &d->nruns);
-	for (size_t i = 0; i < d->nruns && !err; i++)
-		err = sw_ext_map(m, ino, d->runs[i].foff, d->runs[i].voff, d->runs[i].len, 0);
 	if (err) {
-		sw_unmap_runs(fs, ino, d->runs, d->nruns);	/* back as they were */
+		/* runs allocated before the volume ran out are free again (they leaked) */
+		sw_undo_allocation(fs, d->runs, d->nruns);
+	} else {
+		for (size_t i = 0; i < d->nruns && !err; i++)
+			err = sw_ext_map(m, ino, d->runs[i].foff, d->runs[i].voff, d->runs[i].len, 0);
+		if (err)
+			sw_unmap_runs(fs, ino, d->runs, d->nruns);	/* back as they were */
+	}
+	if (err) {	/* d is not finished: nothing else frees its runs */
 		pthread_mutex_unlock(&m->lock);
+		free(d->runs);
+		d->runs = NULL;
+		d->nruns = 0;
 		return err;
 	}
 	ino->inflight++;

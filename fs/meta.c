@@ -374,7 +374,8 @@ static void ext_account(struct sw_meta *m, const struct sw_inode *ino, size_t be
 /* Whether the table can grow by bytes and a checkpoint of it still fit its slot. */
 static bool tbl_fits(const struct sw_meta *m, uint64_t bytes)
 {
-	return m->sb.ckpt_size > SWF_BLOCK && m->tbl_bytes + bytes <= m->sb.ckpt_size - SWF_BLOCK;
+	return m->sb.ckpt_size > SWF_BLOCK &&
+	       m->tbl_bytes + m->tbl_resv + bytes <= m->sb.ckpt_size - SWF_BLOCK;
 }
 
 int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
@@ -1746,12 +1747,25 @@ int sw_meta_room(const struct sw_meta *m, uint64_t bytes)
 {
 	uint64_t limit = ckpt_capacity(m) - ckpt_reserve(m);
 
-	return m->tbl_bytes + bytes > limit ? -ENOSPC : 0;
+	return m->tbl_bytes + m->tbl_resv + bytes > limit ? -ENOSPC : 0;
 }
 
 int sw_meta_room_reserved(const struct sw_meta *m, uint64_t bytes)
 {
 	return tbl_fits(m, bytes) ? 0 : -ENOSPC;
+}
+
+int sw_meta_room_hold(struct sw_meta *m, uint64_t bytes)
+{
+	if (!tbl_fits(m, bytes))
+		return -ENOSPC;
+	m->tbl_resv += bytes;
+	return 0;
+}
+
+void sw_meta_room_unhold(struct sw_meta *m, uint64_t bytes)
+{
+	m->tbl_resv = m->tbl_resv > bytes ? m->tbl_resv - bytes : 0;
 }
 
 uint64_t sw_meta_inodes_free(const struct sw_meta *m)

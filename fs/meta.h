@@ -116,6 +116,7 @@ struct sw_meta {
 	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
 	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */
 	uint64_t tbl_bytes;	/* checkpoint body size of the table (an upper bound) */
+	uint64_t tbl_resv;	/* of the room left, what staged writes hold for their extents */
 	/* counters */
 	uint64_t commits, checkpoints, records_replayed;
 };
@@ -203,6 +204,14 @@ uint64_t sw_meta_cost_inode(size_t name_len, size_t link_len);
 uint64_t sw_meta_cost_xattr(size_t name_len, size_t value_len);
 /* One more extent (the data path checks its new mappings with sw_meta_room_reserved). */
 uint64_t sw_meta_cost_extent(void);
+/*
+ * Hold bytes of the table's room (up to the slot's capacity, as
+ * sw_meta_room_reserved) for extents a write has acknowledged but not
+ * mapped yet: every other check then leaves them, so mapping them later
+ * cannot fail for room.  ENOSPC if they do not fit.  Unhold gives back.
+ */
+int sw_meta_room_hold(struct sw_meta *m, uint64_t bytes);
+void sw_meta_room_unhold(struct sw_meta *m, uint64_t bytes);
 /* New inodes the table has room for, at its average cost per inode (statfs). */
 uint64_t sw_meta_inodes_free(const struct sw_meta *m);
 bool sw_meta_pending(const struct sw_meta *m);
