@@ -8,7 +8,7 @@
 import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from patterns import pattern  # noqa: E402
+from patterns import intact, pattern  # noqa: E402
 
 MNT, STATE, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
 STALE = b"\xab" * 4096
@@ -65,15 +65,7 @@ else:
             versions.setdefault(parts[0], set()).add(int(parts[2]))
             continue
         name, size = parts[0], int(parts[1])
-        try:
-            data = open(os.path.join(MNT, name), "rb").read()
-        except OSError as e:
-            print(f"LOST {name}: {e}")
-            bad += 1
-            continue
-        if data != pattern(name, size):
-            print(f"DAMAGED {name}: {len(data)} bytes, expected {size}")
-            bad += 1
+        bad += intact(os.path.join(MNT, name), name, pattern(name, size))
     for tgt, vs in versions.items():
         # rename-over is atomic: the target is one whole version, never a mix
         # (an un-fsynced rename may be lost, so an older version is fine)

@@ -22,6 +22,9 @@ import os
 import random
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from patterns import intact  # noqa: E402
+
 MNT, STATE, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
 NAMES = 24		# rename-over targets t0..t23
 KEEP_ROUNDS = 2		# fresh files of older rounds are removed
@@ -122,15 +125,7 @@ def verify():
     for name, (seed, size) in files.items():
         if name in gone:
             continue
-        try:
-            got = open(os.path.join(MNT, name), "rb").read()
-        except OSError as e:
-            print(f"LOST {name}: {e}")
-            bad += 1
-            continue
-        if got != data(seed, size):
-            print(f"DAMAGED {name}: {len(got)} bytes, expected {size}")
-            bad += 1
+        bad += intact(os.path.join(MNT, name), name, data(seed, size))
     for name, vs in order.items():
         # the durable version or any written after it (a rename the crash
         # caught may have landed before its line was logged)

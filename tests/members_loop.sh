@@ -47,6 +47,26 @@ done
 ldevs=$(echo "$LDEVS" | tr ':' ' ')
 imgs=$(echo "$DEVS" | tr ':' ' ')
 
+# mount2 WHAT SWAPFS-ARGS...: a second daemon (pid in D2) mounts on $MNT2
+mount2() {
+	what=$1; shift
+	"$SWAPFS" -f "$@" "$MNT2" 2>>"$T/daemon.log" &
+	D2=$!
+	for _ in $(seq 100); do
+		grep -q " $MNT2 " /proc/mounts && break
+		kill -0 "$D2" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q " $MNT2 " /proc/mounts || fail "$what"
+}
+# umount2 WHAT: unmount $MNT2; its daemon (WHAT) must exit 0
+umount2() {
+	umount "$MNT2" || fail "umount $MNT2"
+	wait "$D2"; rc=$?
+	D2=
+	[ $rc -eq 0 ] || fail "$1 exited $rc"
+}
+
 # every refusal of the members of a mounted filesystem, named by $1
 refused() {
 	"$SWAPFS" "$1" "$MNT2" >"$T/out" 2>&1 && fail "$2: mounted a second time"
@@ -81,20 +101,10 @@ l0=$(echo "$LDEVS" | cut -d: -f1)
 grep -q "listed twice" "$T/out" || fail "one member under two names: message: $(cat "$T/out")"
 
 # ---- and the other way round: loop devices mounted, image files refused --
-"$SWAPFS" -f "$LDEVS" "$MNT2" 2>>"$T/daemon.log" &
-D2=$!
-for _ in $(seq 100); do
-	grep -q " $MNT2 " /proc/mounts && break
-	kill -0 "$D2" 2>/dev/null || break
-	sleep 0.05
-done
-grep -q " $MNT2 " /proc/mounts || fail "mount through the loop devices"
+mount2 "mount through the loop devices" "$LDEVS"
 [ "$(cat "$MNT2/important")" = keep ] || fail "file through the loop devices"
 refused "$DEVS" "loop devices mounted, image files"
-umount "$MNT2" || fail "umount $MNT2"
-wait "$D2"; rc=$?
-D2=
-[ $rc -eq 0 ] || fail "daemon on the loop devices exited $rc"
+umount2 "daemon on the loop devices"
 
 "$FSCK" -n "$DEVS" >"$T/out" 2>&1 || { cat "$T/out"; fail "not clean after the refusals"; }
 mount_fs
@@ -115,17 +125,7 @@ grep -q "read-only" "$T/out" || fail "swapfsck -y on read-only members: message:
 "$FSCK" -n "$RODEVS" >"$T/out" 2>&1 || { cat "$T/out"; fail "swapfsck -n on read-only members"; }
 [ "$(cat $imgs | md5sum)" = "$sum" ] || fail "something wrote to the read-only members' images"
 # -o ro is fine
-"$SWAPFS" -f -o ro "$RODEVS" "$MNT2" 2>>"$T/daemon.log" &
-D2=$!
-for _ in $(seq 100); do
-	grep -q " $MNT2 " /proc/mounts && break
-	kill -0 "$D2" 2>/dev/null || break
-	sleep 0.05
-done
-grep -q " $MNT2 " /proc/mounts || fail "-o ro mount of read-only members"
+mount2 "-o ro mount of read-only members" -o ro "$RODEVS"
 [ "$(cat "$MNT2/important")" = keep ] || fail "file through read-only members"
-umount "$MNT2" || fail "umount $MNT2"
-wait "$D2"; rc=$?
-D2=
-[ $rc -eq 0 ] || fail "read-only daemon exited $rc"
+umount2 "read-only daemon"
 echo "1 passed, 0 failed"

@@ -13,6 +13,18 @@ set -u
 . "$(dirname "$0")/lib.sh"
 require_fuse
 [ -x "$PY" ] || skip "no $PY"
+# remount_names WHAT: mount, then the Python on stdin, once every name listed
+# in $T/names is found under the mount (it has errno, os, sys, mnt, log, names)
+NAMES_PRESENT='import errno, os, sys
+mnt, log = sys.argv[1], sys.argv[2]
+names = open(log).read().split()
+missing = [n for n in names if not os.path.exists(os.path.join(mnt, n))]
+assert not missing, f"{len(missing)} acknowledged names missing, e.g. {missing[:3]}"
+'
+remount_names() {
+	mount_fs
+	$PY -c "$NAMES_PRESENT$(cat)" "$MNT" "$T/names" || fail "$1"
+}
 make_images 4 64M
 format
 mount_fs
@@ -79,13 +91,7 @@ umount_fs
 grep "checkpoint failed" "$T/daemon.log" && fail "unmount could not write its final checkpoint"
 "$builddir/tools/swapfsck" -n "$DEVS" > "$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "not clean after unmount"; }
 [ -e "$T/names.close_failed" ] && fail "close of an acknowledged create failed: $(cat "$T/names.close_failed")"
-mount_fs
-$PY - "$MNT" "$T/names" <<'PYEOF' || fail "after remount"
-import errno, os, sys
-mnt, log = sys.argv[1], sys.argv[2]
-names = open(log).read().split()
-missing = [n for n in names if not os.path.exists(os.path.join(mnt, n))]
-assert not missing, f"{len(missing)} acknowledged names missing, e.g. {missing[:3]}"
+remount_names "after remount" <<'PYEOF'
 assert open(os.path.join(mnt, "d/important")).read() == "keep\n"
 assert not os.path.exists(os.path.join(mnt, "lost+found")) or not os.listdir(os.path.join(mnt, "lost+found"))
 sv = os.statvfs(mnt)
@@ -140,13 +146,7 @@ crash_fs
 rc=$?
 [ $rc -le 1 ] || { cat "$T/fsck.out"; fail "swapfsck -p exited $rc after a crash of a full metadata area"; }
 "$builddir/tools/swapfsck" -n "$DEVS" > "$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "not clean after swapfsck -p"; }
-mount_fs
-$PY - "$MNT" "$T/names" <<'PYEOF' || fail "after the crash"
-import os, sys
-mnt, log = sys.argv[1], sys.argv[2]
-names = open(log).read().split()
-missing = [n for n in names if not os.path.exists(os.path.join(mnt, n))]
-assert not missing, f"{len(missing)} names missing, e.g. {missing[:3]}"
+remount_names "after the crash" <<'PYEOF'
 assert not os.path.exists(os.path.join(mnt, "lost+found"))
 PYEOF
 umount_fs

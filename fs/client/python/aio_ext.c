@@ -200,67 +200,84 @@ static PyObject *Client_fsync(Client *self, PyObject *args)
 	return file_call(self, args, swapfs_fsync, "swapfs fsync");
 }
 
-/*
- * submit([(op, file, address, length, offset, user_data), ...]) -> count
- * queued (the in-flight limit may stop it short).
- */
-static PyObject *Client_submit(Client *self, PyObject *args)
-{
-	PyObject *list, *seq;
-	struct swapfs_io *io;
-	Py_ssize_t n;
-	int r;
+/* One request tuple of submit(): (op, file or descriptor, address, length, offset, user_data). */
+struct request {
+	int op, target;
+	void *buf;
+	size_t len;
+	uint64_t off, user_data;
+};
 
-	if (!PyArg_ParseTuple(args, "O", &list) || !connected(self))
-		return NULL;
-	seq = PySequence_Fast(list, "submit() takes a sequence of tuples");
+/*
+ * submit()'s sequence of request tuples as an array of elements of size
+ * bytes each, filled by put (PyMem_Free it); NULL with an exception set.
+ */
+static void *parse_requests(PyObject *list, size_t size,
+			    void (*put)(void *io, Py_ssize_t i, const struct request *r),
+			    Py_ssize_t *np)
+{
+	PyObject *seq = PySequence_Fast(list, "submit() takes a sequence of tuples");
+	Py_ssize_t n;
+	void *io;
+
 	if (!seq)
 		return NULL;
 	n = PySequence_Fast_GET_SIZE(seq);
-	io = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*io));
+	io = PyMem_Calloc(n ? (size_t)n : 1, size);
 	if (!io) {
 		Py_DECREF(seq);
-		return PyErr_NoMemory();
+		PyErr_NoMemory();
+		return NULL;
 	}
 	for (Py_ssize_t i = 0; i < n; i++) {
 		unsigned long long addr, len, off, ud;
-		int op, file;
+		int op, target;
 
-		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iiKKKK", &op, &file,
+		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iiKKKK", &op, &target,
 				      &addr, &len, &off, &ud)) {
 			PyMem_Free(io);
 			Py_DECREF(seq);
 			return NULL;
 		}
-		io[i] = (struct swapfs_io){ op, file, (void *)(uintptr_t)addr, (size_t)len, off, ud };
+		put(io, i, &(struct request){ op, target, (void *)(uintptr_t)addr, (size_t)len,
+					      off, ud });
 	}
 	Py_DECREF(seq);
-	r = n ? CALL(self, swapfs_submit(self->c, io, (unsigned)n)) : 0;
-	PyMem_Free(io);
+	*np = n;
+	return io;
+}
+
+/* submit()'s answer: the number queued; -EAGAIN (in-flight limit) is 0. */
+static PyObject *submitted(int r, const char *what)
+{
 	if (r < 0 && r != -EAGAIN)
-		return raise_errno(r, "swapfs submit");
+		return raise_errno(r, what);
 	return PyLong_FromLong(r < 0 ? 0 : r);
 }
 
-/* wait(min, max, timeout_ms) -> [(user_data, result), ...] */
-static PyObject *Client_wait(Client *self, PyObject *args)
+/* wait()'s completion array for max entries (PyMem_Free it); NULL with an exception set. */
+static struct swapfs_cqe *cqe_alloc(unsigned max)
 {
-	unsigned min, max;
-	int timeout, n;
 	struct swapfs_cqe *cqe;
-	PyObject *out;
 
-	if (!PyArg_ParseTuple(args, "IIi", &min, &max, &timeout) || !connected(self))
+	if (!max || max > 65536) {
+		PyErr_Format(PyExc_ValueError, "max must be 1..65536");
 		return NULL;
-	if (!max || max > 65536)
-		return PyErr_Format(PyExc_ValueError, "max must be 1..65536");
+	}
 	cqe = PyMem_Calloc(max, sizeof(*cqe));
 	if (!cqe)
-		return PyErr_NoMemory();
-	n = CALL(self, swapfs_wait(self->c, cqe, min, max, timeout));
+		PyErr_NoMemory();
+	return cqe;
+}
+
+/* wait()'s answer from n (or -errno) completions: [(user_data, result), ...]; frees cqe. */
+static PyObject *cqe_list(struct swapfs_cqe *cqe, int n, const char *what)
+{
+	PyObject *out;
+
 	if (n < 0) {
 		PyMem_Free(cqe);
-		return raise_errno(n, "swapfs wait");
+		return raise_errno(n, what);
 	}
 	out = PyList_New(n);
 	for (int i = 0; out && i < n; i++) {
@@ -275,6 +292,49 @@ static PyObject *Client_wait(Client *self, PyObject *args)
 	}
 	PyMem_Free(cqe);
 	return out;
+}
+
+static void put_client_io(void *io, Py_ssize_t i, const struct request *r)
+{
+	((struct swapfs_io *)io)[i] = (struct swapfs_io){ r->op, r->target, r->buf, r->len,
+							  r->off, r->user_data };
+}
+
+/*
+ * submit([(op, file, address, length, offset, user_data), ...]) -> count
+ * queued (the in-flight limit may stop it short).
+ */
+static PyObject *Client_submit(Client *self, PyObject *args)
+{
+	PyObject *list;
+	struct swapfs_io *io;
+	Py_ssize_t n;
+	int r;
+
+	if (!PyArg_ParseTuple(args, "O", &list) || !connected(self))
+		return NULL;
+	io = parse_requests(list, sizeof(*io), put_client_io, &n);
+	if (!io)
+		return NULL;
+	r = n ? CALL(self, swapfs_submit(self->c, io, (unsigned)n)) : 0;
+	PyMem_Free(io);
+	return submitted(r, "swapfs submit");
+}
+
+/* wait(min, max, timeout_ms) -> [(user_data, result), ...] */
+static PyObject *Client_wait(Client *self, PyObject *args)
+{
+	unsigned min, max;
+	int timeout, n;
+	struct swapfs_cqe *cqe;
+
+	if (!PyArg_ParseTuple(args, "IIi", &min, &max, &timeout) || !connected(self))
+		return NULL;
+	cqe = cqe_alloc(max);
+	if (!cqe)
+		return NULL;
+	n = CALL(self, swapfs_wait(self->c, cqe, min, max, timeout));
+	return cqe_list(cqe, n, "swapfs wait");
 }
 
 static PyObject *Client_inflight(Client *self, PyObject *unused)
@@ -379,39 +439,26 @@ static PyObject *Local_close(Local *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+static void put_local_io(void *io, Py_ssize_t i, const struct request *r)
+{
+	((struct swapfs_local_io *)io)[i] = (struct swapfs_local_io){ r->op, r->target, r->buf,
+								      r->len, r->off,
+								      r->user_data };
+}
+
 /* submit([(op, fd, address, length, offset, user_data), ...]) -> count queued */
 static PyObject *Local_submit(Local *self, PyObject *args)
 {
-	PyObject *list, *seq;
+	PyObject *list;
 	struct swapfs_local_io *io;
 	Py_ssize_t n;
 	int r;
 
 	if (!PyArg_ParseTuple(args, "O", &list) || !local_open(self))
 		return NULL;
-	seq = PySequence_Fast(list, "submit() takes a sequence of tuples");
-	if (!seq)
+	io = parse_requests(list, sizeof(*io), put_local_io, &n);
+	if (!io)
 		return NULL;
-	n = PySequence_Fast_GET_SIZE(seq);
-	io = PyMem_Calloc(n ? (size_t)n : 1, sizeof(*io));
-	if (!io) {
-		Py_DECREF(seq);
-		return PyErr_NoMemory();
-	}
-	for (Py_ssize_t i = 0; i < n; i++) {
-		unsigned long long addr, len, off, ud;
-		int op, fd;
-
-		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iiKKKK", &op, &fd,
-				      &addr, &len, &off, &ud)) {
-			PyMem_Free(io);
-			Py_DECREF(seq);
-			return NULL;
-		}
-		io[i] = (struct swapfs_local_io){ op, fd, (void *)(uintptr_t)addr, (size_t)len,
-						  off, ud };
-	}
-	Py_DECREF(seq);
 	r = 0;
 	if (n) {
 		Py_BEGIN_ALLOW_THREADS
@@ -419,9 +466,7 @@ static PyObject *Local_submit(Local *self, PyObject *args)
 		Py_END_ALLOW_THREADS
 	}
 	PyMem_Free(io);
-	if (r < 0 && r != -EAGAIN)
-		return raise_errno(r, "io_uring submit");
-	return PyLong_FromLong(r < 0 ? 0 : r);
+	return submitted(r, "io_uring submit");
 }
 
 /* wait(min, max, timeout_ms) -> [(user_data, result), ...] */
@@ -430,35 +475,16 @@ static PyObject *Local_wait(Local *self, PyObject *args)
 	unsigned min, max;
 	int timeout, n;
 	struct swapfs_cqe *cqe;
-	PyObject *out;
 
 	if (!PyArg_ParseTuple(args, "IIi", &min, &max, &timeout) || !local_open(self))
 		return NULL;
-	if (!max || max > 65536)
-		return PyErr_Format(PyExc_ValueError, "max must be 1..65536");
-	cqe = PyMem_Calloc(max, sizeof(*cqe));
+	cqe = cqe_alloc(max);
 	if (!cqe)
-		return PyErr_NoMemory();
+		return NULL;
 	Py_BEGIN_ALLOW_THREADS
 	n = swapfs_local_wait(self->l, cqe, min, max, timeout);
 	Py_END_ALLOW_THREADS
-	if (n < 0) {
-		PyMem_Free(cqe);
-		return raise_errno(n, "io_uring wait");
-	}
-	out = PyList_New(n);
-	for (int i = 0; out && i < n; i++) {
-		PyObject *t = Py_BuildValue("(KL)", (unsigned long long)cqe[i].user_data,
-					    (long long)cqe[i].result);
-
-		if (!t) {
-			Py_CLEAR(out);
-			break;
-		}
-		PyList_SET_ITEM(out, i, t);
-	}
-	PyMem_Free(cqe);
-	return out;
+	return cqe_list(cqe, n, "io_uring wait");
 }
 
 static PyMethodDef Local_methods[] = {

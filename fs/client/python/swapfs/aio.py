@@ -541,28 +541,26 @@ class aio_handle:
             raise first_error
         return len(ids)
 
+    def _rw(self, write, buffer, filename, validate, async_op, file_offset, kw):
+        """pwrite/pread: queue one request, then wait unless async."""
+        async_op = kw.pop("async", async_op)
+        if kw:
+            raise TypeError(f"unexpected arguments {sorted(kw)}")
+        with self._lock:
+            if self._start(write, buffer, filename, file_offset, validate) < 0:
+                return -1
+            return 0 if async_op else self.wait()
+
     def pwrite(self, buffer, filename, validate=False, async_op=False, file_offset=0, **kw):
         """Write buffer to filename at file_offset: 0 when queued (async),
         else wait()'s count; -1 if the file cannot be opened or the size is
         not divisible by intra_op_parallelism.  async= is accepted too."""
-        async_op = kw.pop("async", async_op)
-        if kw:
-            raise TypeError(f"unexpected arguments {sorted(kw)}")
-        with self._lock:
-            if self._start(True, buffer, filename, file_offset, validate) < 0:
-                return -1
-            return 0 if async_op else self.wait()
+        return self._rw(True, buffer, filename, validate, async_op, file_offset, kw)
 
     def pread(self, buffer, filename, validate=False, async_op=False, file_offset=0, **kw):
         """Read filename from file_offset into buffer (DeepSpeed: the buffer
         may be larger than the file, for alignment): as pwrite."""
-        async_op = kw.pop("async", async_op)
-        if kw:
-            raise TypeError(f"unexpected arguments {sorted(kw)}")
-        with self._lock:
-            if self._start(False, buffer, filename, file_offset, validate) < 0:
-                return -1
-            return 0 if async_op else self.wait()
+        return self._rw(False, buffer, filename, validate, async_op, file_offset, kw)
 
     def sync_pwrite(self, buffer, filename, file_offset=0):
         """pwrite now: the number of operations completed (with any queued before)."""
