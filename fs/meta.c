@@ -1087,12 +1087,9 @@ int sw_meta_checkpoint(struct sw_meta *m)
 				 m->next_ino, m->mount_seq);
 	}
 	free(b.p);
-	if (err == -ENOSPC)
-		m->meta_full = true;
 	if (err)
 		return err;
 	m->ckpt_needed = false;
-	m->meta_full = false;
 	m->gen++;
 	m->head = 0;
 	m->llen = 0;
@@ -1627,7 +1624,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 		if (!err)
 			err = sw_meta_checkpoint(m);
 		/* a table too big for its slot still mounts, from the log as replayed;
-		 * new names are refused (meta_full) until removals make room */
+		 * new names are refused (tbl_fits) until removals make room */
 		if (err == -ENOSPC)
 			err = 0;
 	}

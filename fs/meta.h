@@ -111,7 +111,6 @@ struct sw_meta {
 	uint64_t bad_records;
 	uint64_t bad_first_seq;	/* seq of the first skipped record (log), 0 if in a checkpoint */
 	int bad_first_type;
-	bool meta_full;		/* the last checkpoint did not fit its slot */
 	bool ckpt_needed;	/* a checkpoint attempt failed after it began writing */
 	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
 	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */
