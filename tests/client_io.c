@@ -446,13 +446,51 @@ static void adopt(void)
 	printf("ok %s\n", __func__);
 }
 
+/*
+ * Ranges that are mapped but cannot be read: swapfs_buf_register copied
+ * them with memcpy and the caller died of SIGSEGV (PROT_NONE) or SIGBUS (a
+ * file mapping past the file's end) inside the library.  They get EFAULT,
+ * the mapping stays as it was, and a readable range still adopts.
+ */
+static void adopt_unreadable(void)
+{
+	struct swapfs_client *c = connect_or_fail();
+	size_t n = 8192;
+	char *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *q;
+	int fd = open(path("adopt_short"), O_RDWR | O_CREAT | O_TRUNC, 0644), r;
+
+	CHECK(p != MAP_FAILED && fd >= 0, "setup: %s", strerror(errno));
+	r = swapfs_buf_register(c, p, n);
+	CHECK(r == -EFAULT, "a PROT_NONE range: %d, not EFAULT", r);
+	CHECK(!mprotect(p, n, PROT_READ | PROT_WRITE), "mprotect");
+	tu_fill(p, n, 0, 24);
+	r = swapfs_buf_register(c, p, n);
+	CHECK(!r, "register after mprotect: %s", strerror(-r));
+	CHECK(!swapfs_buf_free(c, p), "buf_free");
+	CHECK(!munmap(p, n), "munmap");
+
+	/* one page of file, two of mapping: the second page is past its end */
+	CHECK(ftruncate(fd, 4096) == 0, "ftruncate: %s", strerror(errno));
+	q = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CHECK(q != MAP_FAILED, "mmap of the file: %s", strerror(errno));
+	r = swapfs_buf_register(c, q, n);
+	CHECK(r == -EFAULT, "a mapping past the end of its file: %d, not EFAULT", r);
+	r = swapfs_buf_register(c, q, 4096);
+	CHECK(!r, "register the page inside the file: %s", strerror(-r));
+	CHECK(!swapfs_buf_free(c, q), "buf_free 2");
+	CHECK(!munmap(q, n), "munmap 2");
+	close(fd);
+	swapfs_client_close(c);
+	printf("ok %s\n", __func__);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } checks[] = {
 		{ "write", write_then_posix_read }, { "read", posix_write_then_read },
 		{ "unaligned", unaligned_and_private_buffers }, { "mmap", mmap_coherent },
 		{ "errors", errors }, { "enospc", enospc }, { "limits", limits },
-		{ "adopt", adopt },
+		{ "adopt", adopt }, { "adopt_unreadable", adopt_unreadable },
 	};
 
 	if (argc < 2) {

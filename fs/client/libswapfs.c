@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -479,6 +480,33 @@ static void adopted_release(const struct swapfs_client *c, const char *addr)
 }
 
 /*
+ * Copy len bytes at src into dst without faulting on src: a range that is
+ * mapped but not readable (PROT_NONE, a file mapping past its file's end)
+ * gives -EFAULT, where a memcpy killed the caller with SIGSEGV or SIGBUS.
+ */
+static int copy_checked(void *dst, const void *src, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct iovec to = { (char *)dst + done, len - done };
+		struct iovec from = { (char *)src + done, len - done };
+		ssize_t n = process_vm_readv(getpid(), &to, 1, &from, 1, 0);
+
+		if (n > 0) {
+			done += (size_t)n;
+		} else if (n == 0 || errno == EFAULT) {
+			return -EFAULT;
+		} else if (errno != EINTR) {
+			/* not allowed here (seccomp, old kernel): msync found it mapped */
+			memcpy(to.iov_base, from.iov_base, to.iov_len);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/*
  * Adopt the caller's memory: the daemon's memfd takes the place of the
  * pages at addr, with their bytes.  The daemon never takes a descriptor
  * from a client, so the buffer is the daemon's memfd (BUF_ADD), mapped at
@@ -514,8 +542,9 @@ int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len)
 	}
 	tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	err = tmp == MAP_FAILED ? -errno : 0;
+	if (!err)
+		err = copy_checked(tmp, p, len);
 	if (!err) {
-		memcpy(tmp, p, len);
 		if (mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
 			 fd, 0) == MAP_FAILED) {
 			err = -errno;
@@ -524,9 +553,9 @@ int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len)
 			    mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) != MAP_FAILED)
 				tmp = MAP_FAILED;
 		}
-		if (tmp != MAP_FAILED)
-			munmap(tmp, len);
 	}
+	if (tmp != MAP_FAILED)
+		munmap(tmp, len);
 	close(fd);
 	if (err) {
 		struct swc_req del = { .op = SWC_BUF_DEL, .buf = (uint32_t)id };
