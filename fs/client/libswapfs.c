@@ -22,12 +22,14 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
@@ -480,6 +482,40 @@ static void adopted_release(const struct swapfs_client *c, const char *addr)
 }
 
 /*
+ * Whether the adoption may replace every mapping of [p, p + len): each must
+ * be readable and writable (else -EACCES: read-only memory would come back
+ * writable, a program's code would be replaced by data pages) and private,
+ * or shared memory of the kernel's own (memfds, shared anonymous mappings:
+ * device shm_dev); a shared mapping of a file would stop reaching the file,
+ * so the caller's later stores would be lost for it (-EINVAL).  Where
+ * /proc/self/maps cannot be read, nothing is checked.
+ */
+static int range_adoptable(const char *p, size_t len, dev_t shm_dev)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char *line = NULL, perms[5];
+	size_t cap = 0;
+	unsigned long lo, hi;
+	unsigned maj, min;
+	int err = 0;
+
+	if (!f)
+		return 0;
+	while (!err && getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx %4s %*x %x:%x", &lo, &hi, perms, &maj, &min) != 5 ||
+		    hi <= (uintptr_t)p || lo >= (uintptr_t)p + len)
+			continue;
+		if (perms[0] != 'r' || perms[1] != 'w')
+			err = -EACCES;
+		else if (perms[3] == 's' && makedev(maj, min) != shm_dev)
+			err = -EINVAL;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+/*
  * Copy len bytes at src into dst without faulting on src: a range that is
  * mapped but not readable (PROT_NONE, a file mapping past its file's end)
  * gives -EFAULT, where a memcpy killed the caller with SIGSEGV or SIGBUS.
@@ -517,6 +553,7 @@ static int copy_checked(void *dst, const void *src, size_t len)
 int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len)
 {
 	char *p = addr, *tmp;
+	struct stat st;
 	uint64_t id;
 	int64_t res;
 	int fd, i, err;
@@ -540,8 +577,10 @@ int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len)
 		adopted_release(c, p);
 		return (int)res;
 	}
-	tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	err = tmp == MAP_FAILED ? -errno : 0;
+	err = fstat(fd, &st) ? -errno : range_adoptable(p, len, st.st_dev);
+	tmp = err ? MAP_FAILED : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (!err && tmp == MAP_FAILED)
+		err = -errno;
 	if (!err)
 		err = copy_checked(tmp, p, len);
 	if (!err) {
