@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -446,13 +447,96 @@ static void adopt(void)
 	printf("ok %s\n", __func__);
 }
 
+/*
+ * Ranges that are mapped but cannot be read: swapfs_buf_register copied
+ * them with memcpy and the caller died of SIGSEGV (PROT_NONE) or SIGBUS (a
+ * file mapping past the file's end) inside the library.  They get EACCES
+ * (not readable and writable, adopt_foreign) and EFAULT, the mapping stays
+ * as it was, and a readable range still adopts.
+ */
+static void adopt_unreadable(void)
+{
+	struct swapfs_client *c = connect_or_fail();
+	size_t n = 8192;
+	char *p = mmap(NULL, n, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *q;
+	int fd = open(path("adopt_short"), O_RDWR | O_CREAT | O_TRUNC, 0644), r;
+
+	CHECK(p != MAP_FAILED && fd >= 0, "setup: %s", strerror(errno));
+	r = swapfs_buf_register(c, p, n);
+	CHECK(r == -EACCES, "a PROT_NONE range: %d, not EACCES", r);
+	CHECK(!mprotect(p, n, PROT_READ | PROT_WRITE), "mprotect");
+	tu_fill(p, n, 0, 24);
+	r = swapfs_buf_register(c, p, n);
+	CHECK(!r, "register after mprotect: %s", strerror(-r));
+	CHECK(!swapfs_buf_free(c, p), "buf_free");
+	CHECK(!munmap(p, n), "munmap");
+
+	/* one page of file, two of mapping: the second page is past its end */
+	CHECK(ftruncate(fd, 4096) == 0, "ftruncate: %s", strerror(errno));
+	q = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CHECK(q != MAP_FAILED, "mmap of the file: %s", strerror(errno));
+	r = swapfs_buf_register(c, q, n);
+	CHECK(r == -EFAULT, "a mapping past the end of its file: %d, not EFAULT", r);
+	r = swapfs_buf_register(c, q, 4096);
+	CHECK(!r, "register the page inside the file: %s", strerror(-r));
+	CHECK(!swapfs_buf_free(c, q), "buf_free 2");
+	CHECK(!munmap(q, n), "munmap 2");
+	close(fd);
+	swapfs_client_close(c);
+	printf("ok %s\n", __func__);
+}
+
+/*
+ * Ranges the adoption would change behind the caller's back: a read-only
+ * mapping came back writable (a program's own code was replaced by data
+ * pages), and a shared mapping of a file no longer reached the file (the
+ * caller's later stores went into the daemon's memfd: lost for the file).
+ * They are refused; a shared anonymous mapping still adopts.
+ */
+static void adopt_foreign(void)
+{
+	struct swapfs_client *c = connect_or_fail();
+	size_t n = 8192;
+	char *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *q, back[16];
+	int fd = open(path("adopt_shared"), O_RDWR | O_CREAT | O_TRUNC, 0644), r;
+
+	CHECK(p != MAP_FAILED && fd >= 0, "setup: %s", strerror(errno));
+	r = swapfs_buf_register(c, p, n);
+	CHECK(r == -EACCES, "a read-only range: %d, not EACCES", r);
+	r = swapfs_buf_register(c, (void *)((uintptr_t)adopt_foreign & ~(uintptr_t)4095), 4096);
+	CHECK(r == -EACCES, "the program's code: %d, not EACCES", r);
+	CHECK(!munmap(p, n), "munmap");
+
+	CHECK(ftruncate(fd, (off_t)n) == 0, "ftruncate: %s", strerror(errno));
+	q = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(q != MAP_FAILED, "mmap of the file: %s", strerror(errno));
+	r = swapfs_buf_register(c, q, n);
+	CHECK(r == -EINVAL, "a shared mapping of a file: %d, not EINVAL", r);
+	memcpy(q, "still the file's", 16);
+	CHECK(!msync(q, n, MS_SYNC), "msync");
+	CHECK(pread(fd, back, 16, 0) == 16 && !memcmp(back, "still the file's", 16),
+	      "a store into the refused mapping did not reach the file");
+	CHECK(!munmap(q, n), "munmap 2");
+
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(p != MAP_FAILED, "mmap shared anonymous: %s", strerror(errno));
+	r = swapfs_buf_register(c, p, n);
+	CHECK(!r, "a shared anonymous range: %s", strerror(-r));
+	CHECK(!swapfs_buf_free(c, p), "buf_free");
+	CHECK(!munmap(p, n), "munmap 3");
+	close(fd);
+	swapfs_client_close(c);
+	printf("ok %s\n", __func__);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } checks[] = {
 		{ "write", write_then_posix_read }, { "read", posix_write_then_read },
 		{ "unaligned", unaligned_and_private_buffers }, { "mmap", mmap_coherent },
 		{ "errors", errors }, { "enospc", enospc }, { "limits", limits },
-		{ "adopt", adopt },
+		{ "adopt", adopt }, { "adopt_unreadable", adopt_unreadable },
+		{ "adopt_foreign", adopt_foreign },
 	};
 
 	if (argc < 2) {

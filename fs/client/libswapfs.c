@@ -22,12 +22,15 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -479,6 +482,67 @@ static void adopted_release(const struct swapfs_client *c, const char *addr)
 }
 
 /*
+ * Whether the adoption may replace every mapping of [p, p + len): each must
+ * be readable and writable (else -EACCES: read-only memory would come back
+ * writable, a program's code would be replaced by data pages) and private,
+ * or shared memory of the kernel's own (memfds, shared anonymous mappings:
+ * device shm_dev); a shared mapping of a file would stop reaching the file,
+ * so the caller's later stores would be lost for it (-EINVAL).  Where
+ * /proc/self/maps cannot be read, nothing is checked.
+ */
+static int range_adoptable(const char *p, size_t len, dev_t shm_dev)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char *line = NULL, perms[5];
+	size_t cap = 0;
+	unsigned long lo, hi;
+	unsigned maj, min;
+	int err = 0;
+
+	if (!f)
+		return 0;
+	while (!err && getline(&line, &cap, f) > 0) {
+		if (sscanf(line, "%lx-%lx %4s %*x %x:%x", &lo, &hi, perms, &maj, &min) != 5 ||
+		    hi <= (uintptr_t)p || lo >= (uintptr_t)p + len)
+			continue;
+		if (perms[0] != 'r' || perms[1] != 'w')
+			err = -EACCES;
+		else if (perms[3] == 's' && makedev(maj, min) != shm_dev)
+			err = -EINVAL;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+/*
+ * Copy len bytes at src into dst without faulting on src: a range that is
+ * mapped but not readable (PROT_NONE, a file mapping past its file's end)
+ * gives -EFAULT, where a memcpy killed the caller with SIGSEGV or SIGBUS.
+ */
+static int copy_checked(void *dst, const void *src, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct iovec to = { (char *)dst + done, len - done };
+		struct iovec from = { (char *)src + done, len - done };
+		ssize_t n = process_vm_readv(getpid(), &to, 1, &from, 1, 0);
+
+		if (n > 0) {
+			done += (size_t)n;
+		} else if (n == 0 || errno == EFAULT) {
+			return -EFAULT;
+		} else if (errno != EINTR) {
+			/* not allowed here (seccomp, old kernel): msync found it mapped */
+			memcpy(to.iov_base, from.iov_base, to.iov_len);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/*
  * Adopt the caller's memory: the daemon's memfd takes the place of the
  * pages at addr, with their bytes.  The daemon never takes a descriptor
  * from a client, so the buffer is the daemon's memfd (BUF_ADD), mapped at
@@ -489,6 +553,7 @@ static void adopted_release(const struct swapfs_client *c, const char *addr)
 int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len)
 {
 	char *p = addr, *tmp;
+	struct stat st;
 	uint64_t id;
 	int64_t res;
 	int fd, i, err;
@@ -512,10 +577,13 @@ int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len)
 		adopted_release(c, p);
 		return (int)res;
 	}
-	tmp = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	err = tmp == MAP_FAILED ? -errno : 0;
+	err = fstat(fd, &st) ? -errno : range_adoptable(p, len, st.st_dev);
+	tmp = err ? MAP_FAILED : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (!err && tmp == MAP_FAILED)
+		err = -errno;
+	if (!err)
+		err = copy_checked(tmp, p, len);
 	if (!err) {
-		memcpy(tmp, p, len);
 		if (mmap(p, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
 			 fd, 0) == MAP_FAILED) {
 			err = -errno;
@@ -524,9 +592,9 @@ int swapfs_buf_register(struct swapfs_client *c, void *addr, size_t len)
 			    mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, p) != MAP_FAILED)
 				tmp = MAP_FAILED;
 		}
-		if (tmp != MAP_FAILED)
-			munmap(tmp, len);
 	}
+	if (tmp != MAP_FAILED)
+		munmap(tmp, len);
 	close(fd);
 	if (err) {
 		struct swc_req del = { .op = SWC_BUF_DEL, .buf = (uint32_t)id };
