@@ -371,12 +371,6 @@ static void ext_account(struct sw_meta *m, const struct sw_inode *ino, size_t be
 		tbl_sub(m, (before - ino->next) * EXTENT_BYTES);
 }
 
-/* Whether the table can grow by bytes and a checkpoint of it still fit its slot. */
-static bool tbl_fits(const struct sw_meta *m, uint64_t bytes)
-{
-	return m->sb.ckpt_size > SWF_BLOCK &&
-	       m->tbl_bytes + m->tbl_resv + bytes <= m->sb.ckpt_size - SWF_BLOCK;
-}
 
 int sw_ext_map(struct sw_meta *m, struct sw_inode *ino, uint64_t foff,
 	       uint64_t voff, uint64_t len, uint32_t flags)
@@ -1323,17 +1317,21 @@ static void log_survey(const uint8_t *log, size_t len, uint32_t gen, uint64_t se
 /* Zero [from, to) of the log on every mirror. */
 static int log_zero(struct sw_meta *m, uint64_t from, uint64_t to)
 {
-	size_t len = (size_t)(to - from);
+	size_t chunk = 1 << 20;	/* a bounded buffer, whatever the range */
 	uint8_t *z;
 	int err = 0;
 
 	if (from >= to)
 		return 0;
-	if (posix_memalign((void **)&z, SWF_BLOCK, len))
+	if (to - from < chunk)
+		chunk = (size_t)(to - from);
+	if (posix_memalign((void **)&z, SWF_BLOCK, chunk))
 		return -ENOMEM;
-	memset(z, 0, len);
+	memset(z, 0, chunk);
 	for (unsigned d = 0; d < m->nmirror && !err; d++)
-		err = swe_member_pwrite(m->vol, d, z, len, m->sb.log_offset + from);
+		for (uint64_t at = from; !err && at < to; at += chunk)
+			err = swe_member_pwrite(m->vol, d, z, to - at < chunk ? (size_t)(to - at) : chunk,
+						m->sb.log_offset + at);
 	for (unsigned d = 0; d < m->nmirror && !err; d++)
 		err = swe_member_flush(m->vol, d);
 	free(z);
@@ -1679,19 +1677,14 @@ int sw_meta_format(struct swe_volume *vol, const struct swf_super *sb,
 	 * ones of this one to the damage checks at load) */
 	if (!err)
 		err = ckpt_write(vol, sb, m.nmirror, &b, 1, 0, m.next_ino, 0);
-	if (!err && posix_memalign((void **)&zero, SWF_BLOCK, 1 << 20))
+	if (!err && posix_memalign((void **)&zero, SWF_BLOCK, SWF_BLOCK))
 		err = -ENOMEM;
 	if (!err)
-		memset(zero, 0, 1 << 20);
-	for (unsigned d = 0; d < m.nmirror && !err; d++) {
+		memset(zero, 0, SWF_BLOCK);
+	for (unsigned d = 0; d < m.nmirror && !err; d++)
 		err = swe_member_pwrite(vol, d, zero, SWF_BLOCK, sb->meta_offset);
-		for (uint64_t at = 0; !err && at < sb->log_size; at += 1 << 20)
-			err = swe_member_pwrite(vol, d, zero, sb->log_size - at < (1 << 20) ?
-						(size_t)(sb->log_size - at) : 1 << 20,
-						sb->log_offset + at);
-		if (!err)
-			err = swe_member_flush(vol, d);
-	}
+	if (!err)
+		err = log_zero(&m, 0, sb->log_size);	/* flushes the mirrors */
 	free(zero);
 	free(b.p);
 	sw_meta_close(&m);
@@ -1720,6 +1713,24 @@ static uint64_t ckpt_reserve(const struct sw_meta *m)
 	return r < c / 2 ? r : c / 2;	/* never more than half (tiny slots) */
 }
 
+/* What the table takes of a checkpoint slot, with the room staged writes hold. */
+static uint64_t tbl_used(const struct sw_meta *m)
+{
+	return m->tbl_bytes + m->tbl_resv;
+}
+
+/* Whether the table can grow by bytes and a checkpoint of it still fit its slot. */
+static bool tbl_fits(const struct sw_meta *m, uint64_t bytes)
+{
+	return ckpt_capacity(m) && tbl_used(m) + bytes <= ckpt_capacity(m);
+}
+
+/* Where new inodes, names and xattrs stop: the slot less its reserve. */
+static uint64_t names_limit(const struct sw_meta *m)
+{
+	return ckpt_capacity(m) - ckpt_reserve(m);
+}
+
 uint64_t sw_meta_cost_name(size_t name_len)
 {
 	return DIRENT_BYTES(name_len);
@@ -1742,9 +1753,7 @@ uint64_t sw_meta_cost_xattr(size_t name_len, size_t value_len)
 
 int sw_meta_room(const struct sw_meta *m, uint64_t bytes)
 {
-	uint64_t limit = ckpt_capacity(m) - ckpt_reserve(m);
-
-	return m->tbl_bytes + m->tbl_resv + bytes > limit ? -ENOSPC : 0;
+	return tbl_used(m) + bytes > names_limit(m) ? -ENOSPC : 0;
 }
 
 int sw_meta_room_reserved(const struct sw_meta *m, uint64_t bytes)
@@ -1767,8 +1776,7 @@ void sw_meta_room_unhold(struct sw_meta *m, uint64_t bytes)
 
 uint64_t sw_meta_inodes_free(const struct sw_meta *m)
 {
-	uint64_t limit = ckpt_capacity(m) - ckpt_reserve(m);
-	uint64_t used = m->tbl_bytes + m->tbl_resv;	/* room held by staged writes too */
+	uint64_t limit = names_limit(m), used = tbl_used(m);
 
 	/*
 	 * How many more empty files fit whatever their names (NAME_MAX bytes
