@@ -679,10 +679,10 @@ int sw_write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 		return -ENOMEM;
 	pthread_mutex_lock(&m->lock);
 	err = sw_plan_allocation(fs, ino, as, ae, &runs, &nruns);
+	if (!err)	/* the room the plan checked stays the runs' until they are mapped */
+		err = sw_meta_room_hold(m, sw_runs_room(runs, nruns));
 	if (err)
 		sw_undo_allocation(fs, runs, nruns);
-	else	/* checked by the plan: the room stays theirs until mapped */
-		m->tbl_resv += sw_runs_room(runs, nruns);
 	pthread_mutex_unlock(&m->lock);
 	if (err) {
 		free(runs);
@@ -939,9 +939,10 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 	sw_meta_room_unhold(m, c->room);	/* what its check below takes */
 	c->room = 0;
 	err = sw_plan_allocation(fs, ino, as, ae, &runs, &nruns);
-	if (!err) {	/* checked by the plan: the room stays theirs until mapped */
+	if (!err) {	/* the room the plan checked stays the runs' until they are mapped */
 		held = sw_runs_room(runs, nruns);
-		m->tbl_resv += held;
+		if ((err = sw_meta_room_hold(m, held)))
+			held = 0;
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (!err)
