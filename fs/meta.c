@@ -935,6 +935,15 @@ static int ckpt_inode(struct cbuf *b, struct sw_inode *ino)
  * unlinked files included), then directories breadth-first from the root
  * so each directory exists before the entries that name it.
  */
+/* The record of name e in directory dir. */
+static int ckpt_dirent(struct cbuf *b, const struct sw_inode *dir, const struct sw_dent *e)
+{
+	struct swf_rec r = { .type = SWF_R_DIRENT_ADD,
+		.u.dirent = { dir->a.ino, e->ino, e->name, (uint16_t)strlen(e->name) } };
+
+	return cbuf_rec(b, &r);
+}
+
 static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 {
 	struct sw_inode **queue = malloc((m->count + 1) * sizeof(*queue));
@@ -965,7 +974,6 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 		for (size_t k = 0; k < d->dir->n && !err; k++) {
 			struct sw_dent *e = &d->dir->e[k];
 			struct sw_inode *c;
-			struct swf_rec r;
 
 			if (!e->ino || !(c = sw_inode_get(m, e->ino)))
 				continue;	/* a dangling entry (only swapfsck sees one) */
@@ -974,10 +982,8 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 				queue[qt++] = c;
 				err = ckpt_inode(b, c);
 			}
-			r = (struct swf_rec){ .type = SWF_R_DIRENT_ADD,
-				.u.dirent = { d->a.ino, e->ino, e->name, (uint16_t)strlen(e->name) } };
 			if (!err)
-				err = cbuf_rec(b, &r);
+				err = ckpt_dirent(b, d, e);
 		}
 	}
 	/*
@@ -995,11 +1001,9 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 			for (size_t k = 0; k < i->dir->n && !err; k++) {
 				struct sw_dent *e = &i->dir->e[k];
 				struct sw_inode *c = e->ino ? sw_inode_get(m, e->ino) : NULL;
-				struct swf_rec r = { .type = SWF_R_DIRENT_ADD,
-					.u.dirent = { i->a.ino, e->ino, e->name, (uint16_t)strlen(e->name) } };
 
 				if (c && (!c->dir || c->ckpt_mark == mark))
-					err = cbuf_rec(b, &r);
+					err = ckpt_dirent(b, i, e);
 			}
 		}
 	free(queue);
