@@ -373,6 +373,7 @@ static int file_add(struct conn *c, uint64_t grant, uint64_t *id, int64_t *size)
 	struct swapfs *fs = c->srv->fs;
 	struct grant g = { 0 };
 	struct sw_inode *ino;
+	uint32_t seq = 0;
 	unsigned i;
 
 	pthread_mutex_lock(&c->lock);
@@ -385,10 +386,13 @@ static int file_add(struct conn *c, uint64_t grant, uint64_t *id, int64_t *size)
 	pthread_mutex_unlock(&c->lock);
 	if (!g.id)
 		return -EACCES;	/* no proof of access through the mount */
-	pthread_mutex_lock(&fs->meta.lock);
+	pthread_mutex_lock(&fs->meta.lock);	/* writers change the size and errors under it */
 	ino = sw_inode_get(&fs->meta, g.ino);
-	if (ino)
+	if (ino) {
 		ino->nopen++;
+		seq = sw_errseq_sample(ino);
+		*size = (int64_t)ino->a.size;
+	}
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (!ino)
 		return -ESTALE;
@@ -399,13 +403,9 @@ static int file_add(struct conn *c, uint64_t grant, uint64_t *id, int64_t *size)
 		sw_inode_close(fs, ino);
 		return i >= SWC_MAX_FILES ? -EMFILE : -ENOMEM;
 	}
-	c->files[i] = (struct cfile){ .ino = ino, .used = true, .rd = g.rd, .wr = g.wr };
+	c->files[i] = (struct cfile){ .ino = ino, .used = true, .rd = g.rd, .wr = g.wr,
+				      .seen = { seq, seq, seq } };
 	*id = i;
-	pthread_mutex_lock(&fs->meta.lock);	/* writers change both under it */
-	c->files[i].seen.write = c->files[i].seen.fsync = c->files[i].seen.close =
-		sw_errseq_sample(ino);
-	*size = (int64_t)ino->a.size;
-	pthread_mutex_unlock(&fs->meta.lock);
 	return 0;
 }
 
