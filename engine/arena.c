@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "engine/internal.h"
 
 #define HUGE_2M (2u << 20)
 #define CHUNK_MAX (1ull << 30)	/* io_uring's limit on one registered buffer */

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "engine/internal.h"
 
 static _Thread_local char last_error[512];
 

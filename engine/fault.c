@@ -7,7 +7,7 @@
  */
 #include <errno.h>
 
-#include "internal.h"
+#include "engine/internal.h"
 
 int swe_fault_add(struct swe_volume *vol, const struct swe_fault *f)
 {

@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include <sys/types.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 struct swe_dev_counters {
 	_Atomic uint64_t bytes_read, bytes_written;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "engine/internal.h"
 
 #define DELAY_USER_DATA 1ull	/* completions of injected delays; never a pointer */
 #define NOTIFY_USER_DATA 2ull	/* the eventfd read of swe_ring_set_notify */

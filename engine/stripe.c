@@ -1,5 +1,5 @@
 /* stripe.c - the RAID-0 map between volume offsets and member offsets. */
-#include "engine.h"
+#include "engine/engine.h"
 
 void swe_stripe_map(const struct swe_stripe *s, uint64_t vol_offset,
 		    unsigned *dev, uint64_t *dev_offset)

@@ -21,7 +21,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "engine/internal.h"
 
 #define FALLBACK_ALIGN 4096u
 

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine.h"
-#include "testutil.h"
+#include "engine/engine.h"
+#include "tests/testutil.h"
 
 #define MiB (1ull << 20)
 

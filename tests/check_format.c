@@ -9,12 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "alloc.h"
-#include "crc32c.h"
-#include "format.h"
-#include "fsvol.h"
-#include "meta.h"
-#include "testutil.h"
+#include "fs/lib/fslib.h"
+#include "tests/testutil.h"
 
 #define MiB (1ull << 20)
 
@@ -348,25 +344,26 @@ static uint64_t table_digest(struct sw_meta *m)
 {
 	uint64_t *h = calloc(m->count + 1, sizeof(uint64_t)), d = m->count;
 	size_t n = 0;
+	struct sw_inode_iter it;
+	struct sw_inode *i;
 
-	for (size_t s = 0; s < m->hsize; s++)
-		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext) {
-			uint64_t x = mix(i->a.ino, i->a.mode);
+	sw_for_each_inode(m, &it, i) {
+		uint64_t x = mix(i->a.ino, i->a.mode);
 
-			x = mix(x, i->a.nlink); x = mix(x, i->a.size); x = mix(x, (uint64_t)i->a.mtime_ns);
-			for (size_t k = 0; k < i->next; k++) {
-				x = mix(x, i->ext[k].foff); x = mix(x, i->ext[k].voff);
-				x = mix(x, i->ext[k].len); x = mix(x, i->ext[k].flags);
-			}
-			for (size_t k = 0; i->dir && k < i->dir->n; k++)
-				if (i->dir->e[k].ino)
-					x += mix(crc32c(0, i->dir->e[k].name, strlen(i->dir->e[k].name)),
-						 i->dir->e[k].ino);
-			for (size_t k = 0; k < i->nxa; k++)
-				x += mix(crc32c(0, i->xa[k].name, strlen(i->xa[k].name)),
-					 crc32c(0, i->xa[k].value, i->xa[k].len));
-			h[n++] = x;
+		x = mix(x, i->a.nlink); x = mix(x, i->a.size); x = mix(x, (uint64_t)i->a.mtime_ns);
+		for (size_t k = 0; k < i->next; k++) {
+			x = mix(x, i->ext[k].foff); x = mix(x, i->ext[k].voff);
+			x = mix(x, i->ext[k].len); x = mix(x, i->ext[k].flags);
 		}
+		for (size_t k = 0; i->dir && k < i->dir->n; k++)
+			if (i->dir->e[k].ino)
+				x += mix(crc32c(0, i->dir->e[k].name, strlen(i->dir->e[k].name)),
+					 i->dir->e[k].ino);
+		for (size_t k = 0; k < i->nxa; k++)
+			x += mix(crc32c(0, i->xa[k].name, strlen(i->xa[k].name)),
+				 crc32c(0, i->xa[k].value, i->xa[k].len));
+		h[n++] = x;
+	}
 	qsort(h, n, sizeof(uint64_t), cmp_u64);
 	for (size_t k = 0; k < n; k++)
 		d = mix(d, h[k]);

@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "client/libswapfs.h"
-#include "client/proto.h"
-#include "testutil.h"
+#include "fs/client/libswapfs.h"
+#include "fs/client/proto.h"
+#include "tests/testutil.h"
 
 static const char *mnt;
 static int failures;

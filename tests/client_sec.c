@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/libswapfs.h"
+#include "fs/client/libswapfs.h"
 
 #define SZ 4096
 #define RACE_FD 200

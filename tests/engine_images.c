@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "testutil.h"
+#include "engine/engine.h"
+#include "tests/testutil.h"
 
 #define MiB (1ull << 20)
 

@@ -52,7 +52,7 @@ umount_fs
 
 # through fuse3's mount helper, as an fstab line would (the helper daemonizes);
 # mount sanitizes PATH, so the build tree's daemon is named in the source
-mount -t fuse "$builddir/fs/swapfs#$DEVS" "$MNT" -o allow_other || fail "mount -t fuse (helper)"
+mount -t fuse "$builddir/fs/daemon/swapfs#$DEVS" "$MNT" -o allow_other || fail "mount -t fuse (helper)"
 [ "$(cat "$MNT/app.txt")" = "abc" ] || fail "mount helper: read"
 umount "$MNT" || fail "mount helper: umount"
 grep -qi "error" "$T/daemon.log" && { cat "$T/daemon.log"; fail "daemon logged errors"; }

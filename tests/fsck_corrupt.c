@@ -12,9 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fsvol.h"
-#include "meta.h"
-#include "../tools/util.h"
+#include "fs/lib/fslib.h"
 
 static struct sw_meta m;
 static struct swe_volume *vol;

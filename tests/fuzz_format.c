@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "format.h"
+#include "fs/lib/fslib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

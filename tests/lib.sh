@@ -5,7 +5,7 @@
 
 builddir=${builddir:-.}
 MKSWAPFS=$builddir/tools/mkswapfs
-SWAPFS=$builddir/fs/swapfs
+SWAPFS=$builddir/fs/daemon/swapfs
 PY=/usr/bin/python3
 T=
 MNT=

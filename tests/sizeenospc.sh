@@ -11,7 +11,7 @@
 # stripe units, where each write is staged and sent by the next one
 # (write-behind holds the table room of what it acknowledges, so the
 # refusal is the staging write's, never a later loss); and through the
-# client library (fs/direct.c), where the swapfs package is built; there
+# client library (fs/daemon/direct.c), where the swapfs package is built; there
 # also a client write larger than the volume's free space takes none of it.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -30,7 +30,7 @@ if mode == "direct":
 fd = os.open(p, flags, 0o644)
 buf = mmap.mmap(-1, K4)		# aligned, for O_DIRECT
 pwrite = os.pwrite
-if mode == "client":		# the client library's path (fs/direct.c)
+if mode == "client":		# the client library's path (fs/daemon/direct.c)
     import ctypes
     from swapfs import _aio
     client = _aio.Client(mnt, 30000)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "tests/testutil.h"
 
 int tu_images_create(struct tu_images *im, unsigned n, const uint64_t *sizes)
 {

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "client/libswapfs.h"
-#include "util.h"
+#include "tools/bench.h"
+#include "fs/client/libswapfs.h"
+#include "tools/util.h"
 
 #define MiB (1024.0 * 1024.0)
 

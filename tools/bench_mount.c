@@ -21,9 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "config.h"
-#include "util.h"
+#include "tools/bench.h"
+#include "tools/util.h"
 
 #define MiB (1024.0 * 1024.0)
 
@@ -392,7 +391,7 @@ int bench_compare(int argc, char **argv, const char *self)
 		fprintf(stderr, "usage: swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N] [--file-size S] [--small N] [--json] [--png FILE]\n");
 		return 2;
 	}
-	sibling(self, "swapfs", "../fs/swapfs", swapfs, sizeof(swapfs));
+	sibling(self, "swapfs", "../fs/daemon/swapfs", swapfs, sizeof(swapfs));
 	sibling(self, "mkswapfs", "mkswapfs", mkfs, sizeof(mkfs));
 	mkdir(images, 0755);
 	snprintf(mnt, sizeof(mnt), "%.900s/mnt", images);

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench.h"
+#include "tools/bench.h"
 
 int bench_offload(int argc, char **argv, const char *self)
 {

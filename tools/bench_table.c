@@ -13,10 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "fsvol.h"
-#include "meta.h"
-#include "util.h"
+#include "tools/bench.h"
+#include "fs/lib/fslib.h"
+#include "tools/util.h"
 
 /* Bytes the allocator has handed out and not taken back. */
 static double heap_in_use(void)

@@ -15,11 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine.h"
-#include "format.h"
-#include "fsvol.h"
-#include "meta.h"
-#include "util.h"
+#include "engine/engine.h"
+#include "fs/lib/fslib.h"
+#include "tools/util.h"
 
 struct mk_opts {
 	const char *label;

@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "engine.h"
-#include "util.h"
+#include "tools/bench.h"
+#include "engine/engine.h"
+#include "tools/util.h"
 
 #define MiB (1024.0 * 1024.0)
 

@@ -26,7 +26,7 @@ done
 echo "== 4 image files in $dir"
 "$top/tools/swapbench" raw --devices "$members" --size 1G | sed 's/^/   /'
 "$top/tools/mkswapfs" -q $(echo "$members" | tr ':' ' ')
-"$top/fs/swapfs" -f "$members" "$mnt" &
+"$top/fs/daemon/swapfs" -f "$members" "$mnt" &
 pid=$!
 for _ in $(seq 100); do grep -q " $mnt " /proc/mounts && break; sleep 0.05; done
 echo "== mounted on $mnt"

@@ -13,7 +13,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "tools/util.h"
 
 #define MiB (1024.0 * 1024.0)
 

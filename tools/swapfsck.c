@@ -22,10 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fsck_problem.h"
-#include "fsvol.h"
-#include "meta.h"
-#include "util.h"
+#include "tools/fsck_problem.h"
+#include "fs/lib/fslib.h"
+#include "tools/util.h"
 
 enum { EXIT_OK = 0, EXIT_FIXED = 1, EXIT_LEFT = 4, EXIT_OPERR = 8, EXIT_USAGE = 16,
        EXIT_CANCEL = 32 };

@@ -36,8 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libswapfs.h"
-#include "proto.h"
+#include "fs/client/libswapfs.h"
+#include "fs/client/proto.h"
 
 #define CTL_TAG (1ull << 63)
 #define BOUNCE_MIN (1u << 20)

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "local_io.h"
+#include "fs/client/local_io.h"
 
 struct lslot {
 	bool used;

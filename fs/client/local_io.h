@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "libswapfs.h"
+#include "fs/client/libswapfs.h"
 
 struct swapfs_local;
 

@@ -1,6 +1,6 @@
 /*
  * proto.h - the wire protocol between libswapfs (an application) and the
- * swapfs daemon.  Shared by fs/client/libswapfs.c and fs/client_srv.c.
+ * swapfs daemon.  Shared by fs/client/libswapfs.c and fs/daemon/client_srv.c.
  *
  * Transport: a SOCK_SEQPACKET Unix socket in the abstract namespace; its
  * name is the value of the virtual extended attribute "swapfs.client" on

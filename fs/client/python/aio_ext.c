@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "../libswapfs.h"
-#include "../local_io.h"
+#include "fs/client/libswapfs.h"
+#include "fs/client/local_io.h"
 
 typedef struct {
 	PyObject_HEAD

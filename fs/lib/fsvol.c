@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsvol.h"
+#include "fs/lib/fslib.h"
 
 int sw_super_read(struct swe_volume *vol, unsigned dev, struct swf_super *sb,
 		  bool *used_replica)

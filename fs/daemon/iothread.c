@@ -10,7 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "iothread.h"
+#include "fs/daemon/iothread.h"
+#include "fs/lib/fslib.h"
 
 struct sw_job *sw_job_new(unsigned nio)
 {
@@ -47,7 +48,7 @@ static void start_job(struct swe_ring *ring, struct sw_job *j)
 		io->priv = j;
 		err = swe_ring_submit(ring, io);
 		if (err) {
-			fprintf(stderr, "swapfs: I/O request rejected: %s\n", swe_errmsg());
+			sw_err("I/O request rejected: %s", swe_errmsg());
 			if (!j->error)
 				j->error = err;
 			j->pending--;
@@ -96,7 +97,7 @@ static void *run(void *arg)
 			continue;
 		}
 		if (swe_ring_wait_event(ring, &notified) < 0)
-			fprintf(stderr, "swapfs: I/O thread: %s\n", swe_errmsg());
+			sw_err("I/O thread: %s", swe_errmsg());
 	}
 	swe_ring_destroy(ring);
 	return NULL;

@@ -13,7 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "fuse_io.h"
+#include "fs/daemon/fuse_io.h"
 
 /* bit 36 of the INIT flags, i.e. bit 4 of flags2 (kernel include/uapi/linux/fuse.h 7.39) */
 #define DIRECT_IO_ALLOW_MMAP_FLAGS2 (1u << 4)

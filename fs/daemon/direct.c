@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
-#include "direct.h"
+#include "fs/daemon/data.h"
+#include "fs/daemon/direct.h"
 
 #define ZERO_LEN (1u << 20)
 
@@ -145,7 +145,7 @@ static void job_done(struct sw_job *job, int error)
 
 		atomic_compare_exchange_strong(&d->error, &none, error);
 		atomic_fetch_add(&d->fs->io_errors, 1);
-		sw_log(d->fs, "client %s of inode %llu failed: %s", d->write ? "write" : "read",
+		sw_err("client %s of inode %llu failed: %s", d->write ? "write" : "read",
 		       (unsigned long long)d->ino->a.ino, swe_errmsg());
 	}
 	free(job);

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "crc32c.h"
+#include "fs/lib/fslib.h"
 
 #define POLY 0x82f63b78u
 

@@ -19,10 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fsvol.h"
-#include "fuse_io.h"
-#include "swapfs.h"
-#include "util.h"
+#include "fs/lib/fslib.h"
+#include "fs/daemon/fuse_io.h"
+#include "fs/daemon/swapfs.h"
 
 struct cli {
 	char *devices;
@@ -121,23 +120,6 @@ static void usage(void)
 "FUSE, on the same files; see libswapfs.h and docs/CLIENT.md.\n\n");
 }
 
-static struct swapfs *log_fs;
-
-void sw_log(struct swapfs *fs, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (!fs || fs->foreground) {
-		fprintf(stderr, "swapfs: ");
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	} else {
-		vsyslog(LOG_ERR, fmt, ap);
-	}
-	va_end(ap);
-}
-
 static void *committer(void *arg)
 {
 	struct swapfs *fs = arg;
@@ -160,7 +142,7 @@ static void *committer(void *arg)
 			int err = sw_meta_commit(&fs->meta, false);
 
 			if (err)
-				sw_log(fs, "background commit: %s", strerror(-err));
+				sw_err("background commit: %s", strerror(-err));
 		}
 		pthread_mutex_unlock(&fs->meta.lock);
 	}
@@ -174,27 +156,28 @@ static void free_orphans(struct swapfs *fs)
 	struct sw_meta *m = &fs->meta;
 	uint64_t *orphans = NULL;
 	size_t n = 0, cap = 0;
+	struct sw_inode_iter it;
+	struct sw_inode *i;
 
-	for (size_t s = 0; s < m->hsize; s++)
-		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext) {
-			if (i->a.nlink || i->a.ino == SW_ROOT_INO)
-				continue;
-			if (n == cap) {
-				uint64_t *no = realloc(orphans, (cap = cap ? cap * 2 : 16) * sizeof(*no));
+	sw_for_each_inode(m, &it, i) {
+		if (i->a.nlink || i->a.ino == SW_ROOT_INO)
+			continue;
+		if (n == cap) {
+			uint64_t *no = realloc(orphans, (cap = cap ? cap * 2 : 16) * sizeof(*no));
 
-				if (!no)
-					break;
-				orphans = no;
-			}
-			orphans[n++] = i->a.ino;
+			if (!no)
+				break;
+			orphans = no;
 		}
+		orphans[n++] = i->a.ino;
+	}
 	for (size_t k = 0; k < n; k++) {
 		struct swf_rec r = { .type = SWF_R_INODE_FREE, .u.free.ino = orphans[k] };
 
 		sw_meta_emit(m, &r);
 	}
 	if (n) {
-		sw_log(fs, "freed %zu orphaned inode(s) left by an unclean shutdown", n);
+		sw_notice("freed %zu orphaned inode(s) left by an unclean shutdown", n);
 		sw_meta_commit(m, true);
 	}
 	free(orphans);
@@ -213,7 +196,7 @@ static void close_fs(struct swapfs *fs, bool served)
 	}
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (err)
-		sw_log(fs, "final checkpoint failed: %s", strerror(-err));
+		sw_err("final checkpoint failed: %s", strerror(-err));
 	sw_meta_close(&fs->meta);
 	swe_arena_destroy(fs->arena);
 	swe_volume_close(fs->vol);
@@ -365,17 +348,17 @@ static void find_bdi(struct swapfs *fs, const char *mountpoint)
 /* Every staged chunk written and waited for, before the I/O thread stops. */
 static void drain_all(struct swapfs *fs)
 {
-	struct sw_meta *m = &fs->meta;
+	struct sw_inode_iter it;
+	struct sw_inode *i;
 
-	for (size_t s = 0; s < m->hsize; s++)
-		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext)
-			if (sw_writes_pending(fs, i)) {	/* I/O threads still complete jobs */
-				pthread_rwlock_wrlock(&i->rw);
-				if (sw_wb_sync(fs, i, NULL))
-					sw_log(fs, "inode %llu: staged data lost at unmount",
-					       (unsigned long long)i->a.ino);
-				pthread_rwlock_unlock(&i->rw);
-			}
+	sw_for_each_inode(&fs->meta, &it, i)
+		if (sw_writes_pending(fs, i)) {	/* I/O threads still complete jobs */
+			pthread_rwlock_wrlock(&i->rw);
+			if (sw_wb_sync(fs, i, NULL))
+				sw_err("inode %llu: staged data lost at unmount",
+				       (unsigned long long)i->a.ino);
+			pthread_rwlock_unlock(&i->rw);
+		}
 }
 
 static char *escape_commas(const char *s)
@@ -446,7 +429,6 @@ int main(int argc, char **argv)
 	fs.commit_interval = cli.commit_interval;
 	fs.attr_timeout = cli.attr_timeout;
 	fs.client_fixed = cli.client_fixed;
-	log_fs = &fs;
 	/* before anything is written: the root of the mount is a directory */
 	if (stat(opts.mountpoint, &mst) < 0) {
 		fprintf(stderr, "swapfs: mountpoint %s: %s\n", opts.mountpoint, strerror(errno));
@@ -482,12 +464,12 @@ int main(int argc, char **argv)
 	}
 	mounted = true;
 	if (sw_fuse_io_install(se))
-		sw_log(&fs, "custom FUSE I/O unavailable: mmap of large files uses the page cache");
+		sw_warn("custom FUSE I/O unavailable: mmap of large files uses the page cache");
 	if (mount_path)
 		find_bdi(&fs, mount_path);
 	fs.read_ahead = read_ahead;
 	if (!fs.foreground)
-		openlog("swapfs", LOG_PID, LOG_DAEMON);
+		sw_log_to_syslog("swapfs");
 	fuse_daemonize(opts.foreground);
 	/* threads start after daemonizing: fork keeps only the calling thread */
 	pthread_mutex_init(&fs.stop_lock, NULL);
@@ -498,7 +480,7 @@ int main(int argc, char **argv)
 				 swe_volume_ndev(fs.vol) : SW_MAX_IO_THREADS;
 	for (fs.nio = 0; fs.nio < cli.io_threads; fs.nio++)
 		if (sw_iothread_start(&fs.io[fs.nio], fs.vol, fs.arena, fs.queue_depth)) {
-			sw_log(&fs, "cannot start I/O thread %u: %s", fs.nio, swe_errmsg());
+			sw_err("cannot start I/O thread %u: %s", fs.nio, swe_errmsg());
 			break;
 		}
 	if (!fs.nio)
@@ -509,7 +491,7 @@ int main(int argc, char **argv)
 		int err = sw_csrv_start(&fs, se);
 
 		if (err)
-			sw_log(&fs, "client path (libswapfs) unavailable: %s", strerror(-err));
+			sw_warn("client path (libswapfs) unavailable: %s", strerror(-err));
 	}
 	if (opts.singlethread) {
 		ret = fuse_session_loop(se);

@@ -1,5 +1,5 @@
 /*
- * direct.h - client-path file I/O (fs/direct.c): reads and writes of a
+ * direct.h - client-path file I/O (fs/daemon/direct.c): reads and writes of a
  * file range straight between an application's shared buffer and the
  * members, coherent with what the FUSE side stages, caches and logs.
  *
@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "swapfs.h"
+#include "fs/daemon/swapfs.h"
 
 struct sw_dio {
 	/* set by the caller */

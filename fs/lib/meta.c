@@ -16,9 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "crc32c.h"
-#include "fsvol.h"
-#include "meta.h"
+#include "fs/lib/fslib.h"
 
 int64_t sw_now_ns(void)
 {
@@ -33,6 +31,25 @@ int64_t sw_now_ns(void)
 static size_t hslot(const struct sw_meta *m, uint64_t ino)
 {
 	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 20) & (m->hsize - 1);
+}
+
+void sw_inode_iter_init(struct sw_inode_iter *it, struct sw_meta *m)
+{
+	it->m = m;
+	it->slot = 0;
+	it->next = m->hsize ? m->htab[0] : NULL;
+}
+
+struct sw_inode *sw_inode_iter_next(struct sw_inode_iter *it)
+{
+	struct sw_inode *i;
+
+	while (!it->next && ++it->slot < it->m->hsize)
+		it->next = it->m->htab[it->slot];
+	i = it->next;
+	if (i)
+		it->next = i->hnext;
+	return i;
 }
 
 struct sw_inode *sw_inode_get(struct sw_meta *m, uint64_t ino)
@@ -257,7 +274,7 @@ static void release_range(struct sw_meta *m, uint64_t voff, uint64_t len)
 		f = realloc(m->pending_free, ncap * sizeof(*f));
 		if (!f) {
 			/* leak the space rather than risk reusing it early */
-			fprintf(stderr, "swapfs: out of memory: %llu bytes leaked until remount\n",
+			sw_err("out of memory: %llu bytes leaked until remount",
 				(unsigned long long)len);
 			return;
 		}
@@ -785,7 +802,7 @@ static void release_pending_free(struct sw_meta *m)
 		struct sw_free_range *f = &m->pending_free[i];
 
 		if (sw_alloc_free(&m->alloc, f->voff / u, f->len / u))
-			fprintf(stderr, "swapfs: internal: freeing free space at %llu+%llu\n",
+			sw_err("internal: freeing free space at %llu+%llu",
 				(unsigned long long)f->voff, (unsigned long long)f->len);
 	}
 	m->npending_free = 0;

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "alloc.h"
+#include "fs/lib/fslib.h"
 
 static bool used(const struct sw_alloc *a, uint64_t i)
 {

@@ -13,10 +13,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "engine.h"
-#include "format.h"
-#include "iothread.h"
-#include "meta.h"
+#include "engine/engine.h"
+#include "fs/lib/fslib.h"
+#include "fs/daemon/iothread.h"
 
 #define SW_NAME_MAX 255
 #define SW_XATTR_VALUE_MAX (64u << 10)
@@ -76,10 +75,6 @@ static inline struct sw_iothread *sw_io_for(struct swapfs *fs, uint64_t voff)
 
 /* The inode numbered nr, or NULL (takes the metadata lock briefly). */
 struct sw_inode *sw_inode_lookup(struct swapfs *fs, uint64_t nr);
-
-/* Log to stderr in the foreground, syslog otherwise. */
-void sw_log(struct swapfs *fs, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* ---- data.c ----------------------------------------------------------- */
 void sw_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

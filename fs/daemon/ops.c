@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-#include "fuse_io.h"
-#include "client/proto.h"
-#include "swapfs.h"
+#include "fs/daemon/fuse_io.h"
+#include "fs/client/proto.h"
+#include "fs/daemon/swapfs.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -113,12 +113,12 @@ static void maybe_free(struct swapfs *fs, struct sw_inode *ino)
 				     .u.extent = { .ino = ino->a.ino, .len = UINT64_MAX } };
 
 		if (!ino->dir && ino->next && sw_meta_emit(&fs->meta, &u))
-			sw_log(fs, "cannot free the data of inode %llu", (unsigned long long)ino->a.ino);
+			sw_err("cannot free the data of inode %llu", (unsigned long long)ino->a.ino);
 		return;
 	}
 	r.u.free.ino = ino->a.ino;
 	if (sw_meta_emit(&fs->meta, &r))
-		sw_log(fs, "cannot free inode %llu", (unsigned long long)r.u.free.ino);
+		sw_err("cannot free inode %llu", (unsigned long long)r.u.free.ino);
 }
 
 static int emit_inode(struct swapfs *fs, struct sw_inode *ino, bool cont)
@@ -230,7 +230,7 @@ void sw_set_read_ahead(struct swapfs *fs)
 	f = fopen(path, "w");
 	if (!f || fprintf(f, "%llu\n", (unsigned long long)(fs->read_ahead >> 10)) < 0 ||
 	    fclose(f) != 0) {
-		sw_log(fs, "cannot set read-ahead in %s (reads still work, more slowly)", path);
+		sw_warn("cannot set read-ahead in %s (reads still work, more slowly)", path);
 		if (f)
 			fclose(f);
 	}
@@ -826,7 +826,7 @@ int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable, uint32_t *seen)
 		cerr = sw_meta_commit(&fs->meta, durable);
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (cerr)
-		sw_log(fs, "metadata commit: %s", strerror(-cerr));
+		sw_err("metadata commit: %s", strerror(-cerr));
 	return err ? err : cerr;
 }
 

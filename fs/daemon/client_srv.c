@@ -3,7 +3,7 @@
  *
  * A listener thread accepts libswapfs connections on an abstract Unix
  * socket; each connection gets a thread with its own io_uring ring that
- * reads request batches, starts them (fs/direct.c) and keeps reaping
+ * reads request batches, starts them (fs/daemon/direct.c) and keeps reaping
  * completions, so many requests of one application thread are in flight on
  * every member at once.  Completed writes pass through the notifier
  * thread, which invalidates the kernel's cached pages and attributes of
@@ -55,9 +55,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "client/proto.h"
-#include "direct.h"
-#include "util.h"
+#include "fs/client/proto.h"
+#include "fs/daemon/direct.h"
+#include "fs/lib/fslib.h"
 
 #define MAX_CONNS 256		/* of users other than root and the mount's owner */
 #define MAX_CONNS_PER_UID 64	/* of one such user */
@@ -151,7 +151,7 @@ struct sw_csrv {
 static void drop(struct conn *c, const char *why)
 {
 	if (!c->dead)
-		sw_log(c->srv->fs, "client pid %d: %s: disconnecting", (int)c->cred.pid, why);
+		sw_warn("client pid %d: %s: disconnecting", (int)c->cred.pid, why);
 	c->dead = true;
 	shutdown(c->sock, SHUT_RDWR);
 }
@@ -301,7 +301,7 @@ static void *notifier(void *arg)
 								       (off_t)q->d.off, (off_t)q->d.len);
 			/* -ENOENT: the kernel holds nothing of it */
 			if (err && err != -ENOENT)
-				sw_log(s->fs, "invalidating inode %llu: %s",
+				sw_warn("invalidating inode %llu: %s",
 				       (unsigned long long)q->d.ino->a.ino, strerror(-err));
 			complete_req(q, q->result);
 			q = next;
@@ -552,7 +552,7 @@ static void fixed_buffer(struct swapfs *fs, void *addr, size_t len, bool add)
 	pthread_cond_destroy(&rc.cond);
 	pthread_mutex_destroy(&rc.lock);
 	if (rc.refused)
-		sw_log(fs, "a %zu-byte client buffer is not a fixed buffer of %u of %u rings "
+		sw_warn("a %zu-byte client buffer is not a fixed buffer of %u of %u rings "
 		       "(I/O on it still works)", len, rc.refused, fs->nio);
 }
 
@@ -749,7 +749,7 @@ static int receive(struct conn *c)
 		return -ECONNRESET;
 	count = (size_t)n / sizeof(req[0]);
 	if ((size_t)n % sizeof(req[0]) || (msg.msg_flags & MSG_TRUNC)) {
-		sw_log(c->srv->fs, "client pid %d: malformed message: disconnecting",
+		sw_warn("client pid %d: malformed message: disconnecting",
 		       (int)c->cred.pid);
 		return -EPROTO;
 	}
@@ -905,7 +905,7 @@ static void refuse(struct sw_csrv *s, int fd, const struct ucred *cred, const ch
 {
 	struct swc_cqe no = { 0, -EUSERS, 0 };
 
-	sw_log(s->fs, "client pid %d uid %u refused: %s", (int)cred->pid, (unsigned)cred->uid, why);
+	sw_warn("client pid %d uid %u refused: %s", (int)cred->pid, (unsigned)cred->uid, why);
 	(void)!send(fd, &no, sizeof(no), MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 }
@@ -1012,7 +1012,7 @@ int sw_csrv_start(struct swapfs *fs, struct fuse_session *se)
 		if (*idle && !*end && v >= 1 && v <= 86400)
 			s->idle_s = (unsigned)v;
 		else
-			sw_log(fs, "SWAPFS_CLIENT_IDLE=%s: not 1..86400 seconds, using %u",
+			sw_warn("SWAPFS_CLIENT_IDLE=%s: not 1..86400 seconds, using %u",
 			       idle, s->idle_s);
 	}
 	for (int i = 0; i < 16; i++)
@@ -1039,7 +1039,7 @@ int sw_csrv_start(struct swapfs *fs, struct fuse_session *se)
 
 		if (setsockopt(s->lsock, SOL_SOCKET, SO_PASSRIGHTS, &no, sizeof(no)) &&
 		    errno != ENOPROTOOPT)
-			sw_log(fs, "client socket: SO_PASSRIGHTS: %s", strerror(errno));
+			sw_warn("client socket: SO_PASSRIGHTS: %s", strerror(errno));
 	}
 #endif
 	pthread_mutex_init(&s->lock, NULL);
@@ -1069,7 +1069,7 @@ void sw_csrv_stop(struct swapfs *fs)
 	if (!s)
 		return;
 	if (write(s->stop_efd, &one, sizeof(one)) != sizeof(one))
-		sw_log(fs, "stopping the client listener: %s", strerror(errno));
+		sw_err("stopping the client listener: %s", strerror(errno));
 	pthread_join(s->listener, NULL);
 	close(s->lsock);
 	reap_finished(s, true);	/* each connection drains its requests first */

@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 struct sw_job;
 /* Runs on the I/O thread when every request of the job has completed. */

@@ -9,8 +9,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
-#include "crc32c.h"
-#include "format.h"
+#include "fs/lib/fslib.h"
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
 static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "fs/daemon/data.h"
 
 /* Staging and read-ahead work in stripe units: one member, one request. */
 static uint64_t chunk_size(const struct swapfs *fs)
@@ -47,7 +47,7 @@ struct thread_io *sw_thread_io(struct swapfs *fs)
 	if (!t)
 		return NULL;
 	if (swe_ring_create(&t->ring, fs->vol, fs->arena, &ro)) {
-		sw_log(fs, "cannot create an io_uring ring: %s", swe_errmsg());
+		sw_err("cannot create an io_uring ring: %s", swe_errmsg());
 		free(t);
 		return NULL;
 	}
@@ -91,7 +91,7 @@ static void batch_done(struct swe_io *io, int result)
 	if (result && !b->result) {
 		b->result = result;
 		atomic_fetch_add(&b->fs->io_errors, 1);
-		sw_log(b->fs, "I/O error: %s", swe_errmsg());
+		sw_err("I/O error: %s", swe_errmsg());
 	}
 }
 
@@ -119,7 +119,7 @@ static int batch_add(struct batch *b, enum swe_op op, uint64_t voff,
 	err = swe_ring_submit(b->t->ring, io);
 	if (err) {
 		b->n--;
-		sw_log(b->fs, "I/O request rejected: %s", swe_errmsg());
+		sw_err("I/O request rejected: %s", swe_errmsg());
 		return b->result = err;
 	}
 	return 0;
@@ -210,7 +210,7 @@ static void ra_done(struct sw_job *job, int error)
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (error) {
 		atomic_fetch_add(&fs->io_errors, 1);
-		sw_log(fs, "read-ahead: %s", swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
+		sw_err("read-ahead: %s", swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
 	}
 	free(x);
 	free(job);
@@ -874,7 +874,7 @@ static void wb_done(struct sw_job *job, int error)
 	pthread_mutex_lock(&m->lock);
 	if (error) {
 		atomic_fetch_add(&fs->io_errors, 1);
-		sw_log(fs, "write-behind of inode %llu failed: %s",
+		sw_err("write-behind of inode %llu failed: %s",
 		       (unsigned long long)w->ino->a.ino, swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
 		/* fresh space must never show what the failed write left there */
 		sw_unmap_runs(fs, w->ino, w->runs, w->nruns);
@@ -971,7 +971,7 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 		 * The chunk held bytes of earlier writes that were acknowledged:
 		 * they are lost, so fsync and close must say so, not only this call.
 		 */
-		sw_log(fs, "write-behind of inode %llu failed: %s", (unsigned long long)ino->a.ino,
+		sw_err("write-behind of inode %llu failed: %s", (unsigned long long)ino->a.ino,
 		       strerror(-err));
 		sw_undo_allocation(fs, runs, nruns);
 		wb_lost(fs, ino, c, err);

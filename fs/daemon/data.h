@@ -6,7 +6,7 @@
 #ifndef SWAPFS_DATA_H
 #define SWAPFS_DATA_H
 
-#include "swapfs.h"
+#include "fs/daemon/swapfs.h"
 
 #define BLK 4096ull
 
@@ -48,7 +48,7 @@ bool sw_in_new_run(const struct new_run *runs, size_t n, uint64_t foff);
  * Wait until no client-path write of ino is in flight: the fresh allocation
  * units such a write maps are zero-padded around its bytes on the device,
  * and nothing orders that padding against another write into the same
- * unit (fs/direct.c).  Called with ino's write lock, so none starts meanwhile.
+ * unit (fs/daemon/direct.c).  Called with ino's write lock, so none starts meanwhile.
  */
 void sw_wait_client_writes(struct swapfs *fs, struct sw_inode *ino);
 
