@@ -2,6 +2,8 @@
 #ifndef SWAPFS_TOOLS_BENCH_H
 #define SWAPFS_TOOLS_BENCH_H
 
+#include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,5 +16,27 @@ int bench_offload(int argc, char **argv, const char *self);
 /* Write (with fsync) then read files through libswapfs on a swapfs mount dir. */
 int client_workload(const char *dir, unsigned files, uint64_t size, size_t block,
 		    unsigned qd, double *write_mib_s, double *read_mib_s);
+
+/* Page cache dropped (root), so reads that follow are cold. */
+void drop_caches(void);
+
+/* bench_streams.c: N concurrent writers (64 MiB writes + fsync), then N cold readers. */
+struct stream_result {
+	unsigned streams;
+	double write, read;			/* MiB/s, all streams together */
+	double cpu_write_s_gib, cpu_read_s_gib;	/* CPU seconds per GiB moved */
+	bool daemon_measured;			/* the swapfs daemon's CPU is included */
+};
+#define MAX_STREAM_COUNTS 8
+/* Files under dir; or, with members, O_DIRECT slices of the members (a raw writer). */
+int streams_workload(const char *dir, char *const *members, unsigned nmembers,
+		     const unsigned *counts, size_t ncounts, uint64_t total,
+		     struct stream_result *out);
+/* "1,4,8,16" -> counts; returns how many or -EINVAL. */
+int parse_stream_counts(const char *list, unsigned *counts, size_t max);
+/* The FUSE transport a swapfs mount reports ("kernel" for another filesystem). */
+void mount_transport(const char *dir, char *out, size_t len);
+json_object *streams_json(const struct stream_result *r, size_t n);
+void print_streams(const char *label, const struct stream_result *r, size_t n);
 
 #endif

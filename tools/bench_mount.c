@@ -9,6 +9,8 @@
  *   direct  fio libaio O_DIRECT 1 MiB at depth 32 (DeepSpeed's swapper), write then read
  *   mmap    cold full scan of one file through a MAP_SHARED read-only mapping
  *   small   10,000 x 64 KiB tensors: create+write+close, read, unlink (files/s)
+ *   streams 1, 4, 8 and 16 writers at once, then as many cold readers, with
+ *           CPU seconds per GiB (bench_streams.c)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,16 +31,20 @@
 struct wl_opts {
 	const char *dir;
 	unsigned files, small_files;
-	uint64_t file_size;
+	uint64_t file_size, stream_bytes;
+	unsigned stream_counts[MAX_STREAM_COUNTS];
+	size_t nstreams;
 	bool direct, json;
 };
 
 struct wl_result {
 	double write, read, direct_write, direct_read, mmap_scan;
 	double small_create, small_read, small_unlink;	/* files/s */
+	struct stream_result streams[MAX_STREAM_COUNTS];
+	char transport[32];
 };
 
-static void drop_caches(void)
+void drop_caches(void)
 {
 	FILE *f;
 
@@ -235,20 +241,27 @@ static int run_workloads(const struct wl_opts *o, struct wl_result *r)
 	if (o->small_files)
 		wl_small(o, r, buf);
 	free(buf);
+	if (o->nstreams && streams_workload(o->dir, NULL, 0, o->stream_counts, o->nstreams,
+					    o->stream_bytes, r->streams))
+		fprintf(stderr, "swapbench: a streams pass failed in %s\n", o->dir);
+	mount_transport(o->dir, r->transport, sizeof(r->transport));
 	return r->write > 0 && r->read > 0 ? 0 : -EIO;
 }
 
-static void print_result(const char *label, const struct wl_result *r)
+static void print_result(const char *label, const struct wl_result *r, size_t nstreams)
 {
-	printf("%-10s write %6.0f  read %6.0f  direct w %6.0f r %6.0f  mmap %6.0f MiB/s  small c/r/u %6.0f %6.0f %6.0f files/s\n",
+	printf("%-10s write %6.0f  read %6.0f  direct w %6.0f r %6.0f  mmap %6.0f MiB/s  small c/r/u %6.0f %6.0f %6.0f files/s  [%s]\n",
 	       label, r->write, r->read, r->direct_write, r->direct_read, r->mmap_scan,
-	       r->small_create, r->small_read, r->small_unlink);
+	       r->small_create, r->small_read, r->small_unlink, r->transport);
+	print_streams(label, r->streams, nstreams);
 }
 
-static json_object *result_json(const struct wl_result *r)
+static json_object *result_json(const struct wl_result *r, size_t nstreams)
 {
 	json_object *j = json_object_new_object();
 
+	json_object_object_add(j, "transport", json_object_new_string(r->transport));
+	json_object_object_add(j, "streams", streams_json(r->streams, nstreams));
 	json_object_object_add(j, "write_mib_s", json_object_new_double(r->write));
 	json_object_object_add(j, "read_mib_s", json_object_new_double(r->read));
 	json_object_object_add(j, "direct_write_mib_s", json_object_new_double(r->direct_write));
@@ -278,7 +291,14 @@ static int parse_common(int argc, char **argv, struct wl_opts *o, const char **e
 		if (!v)
 			return -EINVAL;
 		i++;
-		if (!strcmp(a, "--dir"))
+		if (!strcmp(a, "--streams")) {
+			int n = !strcmp(v, "0") ? 0 :
+				parse_stream_counts(v, o->stream_counts, MAX_STREAM_COUNTS);
+
+			if (n < 0)
+				return -EINVAL;
+			o->nstreams = (size_t)n;
+		} else if (!strcmp(a, "--dir"))
 			o->dir = v;
 		else if (!strcmp(a, "--images") && extra)
 			*extra = v;
@@ -290,6 +310,8 @@ static int parse_common(int argc, char **argv, struct wl_opts *o, const char **e
 			o->files = (unsigned)x;
 		else if (!strcmp(a, "--file-size") && x >= (1 << 20))
 			o->file_size = x;
+		else if (!strcmp(a, "--stream-bytes") && x >= (64 << 20))
+			o->stream_bytes = x;
 		else if (!strcmp(a, "--small") && x < 10000000)
 			o->small_files = (unsigned)x;
 		else if (!strcmp(a, "--ndev") && ndev && x >= 1 && x <= 16)
@@ -305,11 +327,12 @@ static int parse_common(int argc, char **argv, struct wl_opts *o, const char **e
 int bench_mount(int argc, char **argv)
 {
 	struct wl_opts o = { .files = 8, .file_size = 512ull << 20, .small_files = 10000,
-			     .direct = true };
+			     .direct = true, .stream_bytes = 2ull << 30,
+			     .stream_counts = { 1, 4, 8, 16 }, .nstreams = 4 };
 	struct wl_result r;
 
 	if (parse_common(argc, argv, &o, NULL, NULL, NULL, NULL) || !o.dir) {
-		fprintf(stderr, "usage: swapbench mount --dir DIR [--files N] [--file-size S] [--small N] [--no-direct] [--json]\n");
+		fprintf(stderr, "usage: swapbench mount --dir DIR [--files N] [--file-size S] [--small N] [--streams LIST|0] [--stream-bytes S] [--no-direct] [--json]\n");
 		return 2;
 	}
 	if (run_workloads(&o, &r)) {
@@ -317,12 +340,12 @@ int bench_mount(int argc, char **argv)
 		return 1;
 	}
 	if (o.json) {
-		json_object *j = result_json(&r);
+		json_object *j = result_json(&r, o.nstreams);
 
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
 		json_object_put(j);
 	} else {
-		print_result(o.dir, &r);
+		print_result(o.dir, &r, o.nstreams);
 	}
 	return 0;
 }
@@ -376,19 +399,22 @@ static void sibling(const char *self, const char *name, const char *alt, char *o
 int bench_compare(int argc, char **argv, const char *self)
 {
 	struct wl_opts o = { .files = 8, .file_size = 512ull << 20, .small_files = 10000,
-			     .direct = true };
+			     .direct = true, .stream_bytes = 2ull << 30,
+			     .stream_counts = { 1, 4, 8, 16 }, .nstreams = 4 };
 	const char *images = "/dev/shm/swapbench", *png = NULL;
 	unsigned ndev = 4;
 	uint64_t dev_size = 3ull << 30;
 	char img[16][1024], mnt[1024], members[16 * 1024 + 16] = "", swapfs[4096], mkfs[4096];
 	char loops[16][64];
 	struct wl_result rs, rb;
+	struct stream_result raw_streams[MAX_STREAM_COUNTS];
+	char *member_list[16];
 	double raw_w = 0, raw_r = 0, cl_w = -1, cl_r = -1;
 	json_object *j;
 	int rc = 1;
 
 	if (parse_common(argc, argv, &o, &images, &ndev, &dev_size, &png)) {
-		fprintf(stderr, "usage: swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N] [--file-size S] [--small N] [--json] [--png FILE]\n");
+		fprintf(stderr, "usage: swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N] [--file-size S] [--small N] [--streams LIST|0] [--stream-bytes S] [--json] [--png FILE]\n");
 		return 2;
 	}
 	sibling(self, "swapfs", "../fs/daemon/swapfs", swapfs, sizeof(swapfs));
@@ -412,6 +438,7 @@ int bench_compare(int argc, char **argv, const char *self)
 			return 1;
 		strcat(members, i ? ":" : "");
 		strcat(members, img[i]);
+		member_list[i] = img[i];
 	}
 	fprintf(stderr, "swapbench compare: %u members of %llu MiB in %s, %u x %llu MiB files\n",
 		ndev, (unsigned long long)(dev_size >> 20), images, o.files,
@@ -436,6 +463,11 @@ int bench_compare(int argc, char **argv, const char *self)
 		}
 		free(out);
 	}
+	/* 1b. raw writers: the streams workload on O_DIRECT slices of the members */
+	memset(raw_streams, 0, sizeof(raw_streams));
+	if (o.nstreams && streams_workload(NULL, member_list, ndev, o.stream_counts, o.nstreams,
+					   o.stream_bytes, raw_streams))
+		fprintf(stderr, "swapbench: a raw streams pass failed\n");
 	/* 2. swapfs */
 	{
 		char *mk[20] = { mkfs, "-q", "-f" };
@@ -491,19 +523,29 @@ int bench_compare(int argc, char **argv, const char *self)
 		j = json_object_new_object();
 		json_object_object_add(j, "raw_fio_write_mib_s", json_object_new_double(raw_w));
 		json_object_object_add(j, "raw_fio_read_mib_s", json_object_new_double(raw_r));
-		json_object_object_add(j, "swapfs", result_json(&rs));
+		json_object_object_add(j, "raw_streams", streams_json(raw_streams, o.nstreams));
+		json_object_object_add(j, "swapfs", result_json(&rs, o.nstreams));
 		json_object_object_add(j, "swapfs_client_write_mib_s", json_object_new_double(cl_w));
 		json_object_object_add(j, "swapfs_client_read_mib_s", json_object_new_double(cl_r));
-		json_object_object_add(j, "btrfs_raid0", result_json(&rb));
+		json_object_object_add(j, "btrfs_raid0", result_json(&rb, o.nstreams));
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
 		json_object_put(j);
 	} else {
 		printf("raw limit (fio io_uring, O_DIRECT, 1M, qd 32, one job per member): write %.0f  read %.0f MiB/s\n",
 		       raw_w, raw_r);
-		print_result("swapfs", &rs);
+		print_streams("raw", raw_streams, o.nstreams);
+		print_result("swapfs", &rs, o.nstreams);
 		printf("swapfs client path (libswapfs, 1M, qd 32): write+fsync %.0f  read %.0f MiB/s = %.2f / %.2f of raw, write %.2fx the POSIX path\n",
 		       cl_w, cl_r, cl_w / raw_w, cl_r / raw_r, cl_w / rs.write);
-		print_result("btrfs-r0", &rb);
+		print_result("btrfs-r0", &rb, o.nstreams);
+		for (size_t k = 0; k < o.nstreams; k++)
+			printf("%2u stream%s swapfs / raw: write %.2f  read %.2f  CPU/GiB write %.2fx  swapfs / btrfs: write %.2f  read %.2f\n",
+			       rs.streams[k].streams, rs.streams[k].streams == 1 ? " " : "s",
+			       rs.streams[k].write / raw_streams[k].write,
+			       rs.streams[k].read / raw_streams[k].read,
+			       rs.streams[k].cpu_write_s_gib / raw_streams[k].cpu_write_s_gib,
+			       rs.streams[k].write / rb.streams[k].write,
+			       rs.streams[k].read / rb.streams[k].read);
 		printf("swapfs / raw:   write %.2f  read %.2f  direct w %.2f r %.2f  mmap %.2f\n",
 		       rs.write / raw_w, rs.read / raw_r, rs.direct_write / raw_w,
 		       rs.direct_read / raw_r, rs.mmap_scan / raw_r);
