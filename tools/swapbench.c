@@ -87,7 +87,7 @@ static void usage(FILE *f)
 "  -h, --help             show this help\n"
 "\n"
 "mount: application workloads on DIR (a swapfs mount or any filesystem):\n"
-"large writes with fsync then cold reads, fio libaio O_DIRECT 1M depth 32,\n"
+"large writes with fsync then cold reads, Linux AIO O_DIRECT 1M depth 32,\n"
 "a cold mmap scan, 10,000 small tensors created, read and unlinked, and\n"
 "--streams (default 1,4,8,16) writers at once (64M writes + fsync, together\n"
 "--stream-bytes, default 2G) then as many cold readers, with CPU seconds per\n"
