@@ -320,7 +320,7 @@ static json_object *result_json(const struct wl_result *r, size_t nstreams)
 }
 
 static int parse_common(int argc, char **argv, struct wl_opts *o, const char **extra,
-			unsigned *ndev, uint64_t *dev_size, const char **png)
+			unsigned *ndev, uint64_t *dev_size, const char **png, const char **mount_opts)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -350,6 +350,8 @@ static int parse_common(int argc, char **argv, struct wl_opts *o, const char **e
 			*extra = v;
 		else if (!strcmp(a, "--png") && png)
 			*png = v;
+		else if (!strcmp(a, "--mount-opts") && mount_opts)
+			*mount_opts = v;
 		else if (parse_size(v, &x))
 			return -EINVAL;
 		else if (!strcmp(a, "--files") && x > 0 && x < 100000)
@@ -377,7 +379,7 @@ int bench_mount(int argc, char **argv)
 			     .stream_counts = { 1, 4, 8, 16 }, .nstreams = 4 };
 	struct wl_result r;
 
-	if (parse_common(argc, argv, &o, NULL, NULL, NULL, NULL) || !o.dir) {
+	if (parse_common(argc, argv, &o, NULL, NULL, NULL, NULL, NULL) || !o.dir) {
 		fprintf(stderr, "usage: swapbench mount --dir DIR [--files N] [--file-size S] [--small N] [--streams LIST|0] [--stream-bytes S] [--no-direct] [--json]\n");
 		return 2;
 	}
@@ -447,7 +449,7 @@ int bench_compare(int argc, char **argv, const char *self)
 	struct wl_opts o = { .files = 8, .file_size = 512ull << 20, .small_files = 10000,
 			     .direct = true, .stream_bytes = 2ull << 30,
 			     .stream_counts = { 1, 4, 8, 16 }, .nstreams = 4 };
-	const char *images = "/dev/shm/swapbench", *png = NULL;
+	const char *images = "/dev/shm/swapbench", *png = NULL, *mount_opts = NULL;
 	unsigned ndev = 4;
 	uint64_t dev_size = 3ull << 30;
 	char img[16][1024], mnt[1024], members[16 * 1024 + 16] = "", swapfs[4096], mkfs[4096];
@@ -459,8 +461,8 @@ int bench_compare(int argc, char **argv, const char *self)
 	json_object *j;
 	int rc = 1;
 
-	if (parse_common(argc, argv, &o, &images, &ndev, &dev_size, &png)) {
-		fprintf(stderr, "usage: swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N] [--file-size S] [--small N] [--streams LIST|0] [--stream-bytes S] [--json] [--png FILE]\n");
+	if (parse_common(argc, argv, &o, &images, &ndev, &dev_size, &png, &mount_opts)) {
+		fprintf(stderr, "usage: swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N] [--file-size S] [--small N] [--streams LIST|0] [--stream-bytes S] [--mount-opts OPTS] [--json] [--png FILE]\n");
 		return 2;
 	}
 	sibling(self, "swapfs", "../fs/daemon/swapfs", swapfs, sizeof(swapfs));
@@ -517,12 +519,13 @@ int bench_compare(int argc, char **argv, const char *self)
 	/* 2. swapfs */
 	{
 		char *mk[20] = { mkfs, "-q", "-f" };
+		char *mount_argv[] = { swapfs, "-o", (char *)mount_opts, members, mnt, NULL };
 		int k = 3;
 
 		for (unsigned i = 0; i < ndev; i++)
 			mk[k++] = img[i];
 		mk[k] = NULL;
-		if (run(mk) || run((char *[]){ swapfs, members, mnt, NULL }) || !wait_mounted(mnt))
+		if (run(mk) || run(mount_opts ? mount_argv : (char *[]){ swapfs, members, mnt, NULL }) || !wait_mounted(mnt))
 			goto out;
 		o.dir = mnt;
 		if (run_workloads(&o, &rs))

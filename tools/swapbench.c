@@ -59,7 +59,7 @@ static void usage(FILE *f)
 "       swapbench client --dir MOUNTDIR [--files N] [--file-size S] [--block S] [--qd N] [--json]\n"
 "       swapbench compare [--images DIR] [--ndev N] [--dev-size S] [--files N]\n"
 "                         [--file-size S] [--small N] [--streams LIST|0]\n"
-"                         [--stream-bytes S] [--json] [--png FILE]\n"
+"                         [--stream-bytes S] [--mount-opts OPTS] [--json] [--png FILE]\n"
 "       swapbench offload [--images DIR] [--groups N] [--group-size S] [--buffers N]\n"
 "                         [--cuda auto|on|off] [--json] [--png FILE] (--help: all)\n"
 "\n"
