@@ -39,4 +39,16 @@ void mount_transport(const char *dir, char *out, size_t len);
 json_object *streams_json(const struct stream_result *r, size_t n);
 void print_streams(const char *label, const struct stream_result *r, size_t n);
 
+/* bench_small.c: one-at-a-time latency of small-file and metadata operations. */
+#define SMALL_OPS 6
+struct small_latency {
+	double p50, p90, p99;	/* microseconds */
+	double ops_s;
+};
+/* n files of 4 KiB under dir/lat (removed after), 512 B I/O on a 64 MiB file. */
+int small_latency(const char *dir, unsigned n, struct small_latency out[SMALL_OPS]);
+json_object *small_latency_json(const struct small_latency l[SMALL_OPS]);
+void print_small_latency(const char *label, const struct small_latency l[SMALL_OPS]);
+const char *small_op_name(int op);
+
 #endif

@@ -8,7 +8,8 @@
  *   read    the same files read back cold (page cache dropped) in 64 MiB reads
  *   direct  Linux AIO O_DIRECT 1 MiB at depth 32 (DeepSpeed's swapper), write then read
  *   mmap    cold full scan of one file through a MAP_SHARED read-only mapping
- *   small   10,000 x 64 KiB tensors: create+write+close, read, unlink (files/s)
+ *   small   10,000 x 64 KiB tensors: create+write+close, read, unlink (files/s),
+ *           then the latency percentiles of small-file operations (bench_small.c)
  *   streams 1, 4, 8 and 16 writers at once, then as many cold readers, with
  *           CPU seconds per GiB (bench_streams.c)
  */
@@ -43,6 +44,7 @@ struct wl_result {
 	double write, read, direct_write, direct_read, mmap_scan;
 	double small_create, small_read, small_unlink;	/* files/s */
 	struct stream_result streams[MAX_STREAM_COUNTS];
+	struct small_latency lat[SMALL_OPS];
 	char transport[32];
 };
 
@@ -284,8 +286,8 @@ static int run_workloads(const struct wl_opts *o, struct wl_result *r)
 		snprintf(path, sizeof(path), "%s/direct.swp", o->dir);
 		unlink(path);
 	}
-	if (o->small_files)
-		wl_small(o, r, buf);
+	if (o->small_files && (wl_small(o, r, buf) || small_latency(o->dir, o->small_files, r->lat)))
+		fprintf(stderr, "swapbench: a small-file workload failed in %s\n", o->dir);
 	free(buf);
 	if (o->nstreams && streams_workload(o->dir, NULL, 0, o->stream_counts, o->nstreams,
 					    o->stream_bytes, r->streams))
@@ -300,6 +302,8 @@ static void print_result(const char *label, const struct wl_result *r, size_t ns
 	       label, r->write, r->read, r->direct_write, r->direct_read, r->mmap_scan,
 	       r->small_create, r->small_read, r->small_unlink, r->transport);
 	print_streams(label, r->streams, nstreams);
+	if (r->lat[0].ops_s > 0)
+		print_small_latency(label, r->lat);
 }
 
 static json_object *result_json(const struct wl_result *r, size_t nstreams)
@@ -308,6 +312,7 @@ static json_object *result_json(const struct wl_result *r, size_t nstreams)
 
 	json_object_object_add(j, "transport", json_object_new_string(r->transport));
 	json_object_object_add(j, "streams", streams_json(r->streams, nstreams));
+	json_object_object_add(j, "small_latency", small_latency_json(r->lat));
 	json_object_object_add(j, "write_mib_s", json_object_new_double(r->write));
 	json_object_object_add(j, "read_mib_s", json_object_new_double(r->read));
 	json_object_object_add(j, "direct_write_mib_s", json_object_new_double(r->direct_write));
@@ -454,7 +459,7 @@ int bench_compare(int argc, char **argv, const char *self)
 	uint64_t dev_size = 3ull << 30;
 	char img[16][1024], mnt[1024], members[16 * 1024 + 16] = "", swapfs[4096], mkfs[4096];
 	char loops[16][64];
-	struct wl_result rs, rb;
+	struct wl_result rs, rb, re;
 	struct stream_result raw_streams[MAX_STREAM_COUNTS];
 	char *member_list[16];
 	double raw_w = 0, raw_r = 0, cl_w = -1, cl_r = -1;
@@ -567,6 +572,28 @@ int bench_compare(int argc, char **argv, const char *self)
 			if (loops[i][0])
 				run((char *[]){ "losetup", "-d", loops[i], NULL });
 	}
+	/* 4. ext4 on member 0 (a loop device): the kernel peer for small files */
+	memset(&re, 0, sizeof(re));
+	if (o.small_files) {
+		char *out = NULL, loop[64] = "", *sbuf = calloc(1, 65536);
+
+		if (sbuf && run_capture((char *[]){ "losetup", "--direct-io=on", "-f", "--show",
+						    img[0], NULL }, &out) == 0 && out) {
+			snprintf(loop, sizeof(loop), "%s", out);
+			loop[strcspn(loop, "\n")] = 0;
+		}
+		free(out);
+		if (loop[0] && !run((char *[]){ "mkfs.ext4", "-q", "-F", loop, NULL }) &&
+		    !run((char *[]){ "mount", loop, mnt, NULL })) {
+			o.dir = mnt;
+			if (wl_small(&o, &re, sbuf) || small_latency(mnt, o.small_files, re.lat))
+				fprintf(stderr, "swapbench: a small-file workload failed on ext4\n");
+			run((char *[]){ "umount", mnt, NULL });
+		}
+		if (loop[0])
+			run((char *[]){ "losetup", "-d", loop, NULL });
+		free(sbuf);
+	}
 	rc = 0;
 	if (o.json) {
 		j = json_object_new_object();
@@ -577,6 +604,7 @@ int bench_compare(int argc, char **argv, const char *self)
 		json_object_object_add(j, "swapfs_client_write_mib_s", json_object_new_double(cl_w));
 		json_object_object_add(j, "swapfs_client_read_mib_s", json_object_new_double(cl_r));
 		json_object_object_add(j, "btrfs_raid0", result_json(&rb, o.nstreams));
+		json_object_object_add(j, "ext4_small_latency", small_latency_json(re.lat));
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY));
 		json_object_put(j);
 	} else {
@@ -595,6 +623,15 @@ int bench_compare(int argc, char **argv, const char *self)
 			       rs.streams[k].cpu_write_s_gib / raw_streams[k].cpu_write_s_gib,
 			       rs.streams[k].write / rb.streams[k].write,
 			       rs.streams[k].read / rb.streams[k].read);
+		if (o.small_files) {
+			printf("ext4 (member 0) small c/r/u %6.0f %6.0f %6.0f files/s\n",
+			       re.small_create, re.small_read, re.small_unlink);
+			print_small_latency("ext4", re.lat);
+			printf("swapfs / ext4 latency p50:");
+			for (int op = 0; op < SMALL_OPS; op++)
+				printf("  %s %.1fx", small_op_name(op), rs.lat[op].p50 / re.lat[op].p50);
+			printf("\n");
+		}
 		printf("swapfs / raw:   write %.2f  read %.2f  direct w %.2f r %.2f  mmap %.2f\n",
 		       rs.write / raw_w, rs.read / raw_r, rs.direct_write / raw_w,
 		       rs.direct_read / raw_r, rs.mmap_scan / raw_r);
@@ -605,12 +642,14 @@ int bench_compare(int argc, char **argv, const char *self)
 		       rs.small_unlink / rb.small_unlink);
 	}
 	if (png) {
-		char dat[1100], script[4096];
-		FILE *f;
+		char dat[1100], sdat[1100], script[4096];
+		FILE *f, *g;
 
 		snprintf(dat, sizeof(dat), "%.900s/compare.dat", images);
+		snprintf(sdat, sizeof(sdat), "%.900s/compare_small.dat", images);
 		f = fopen(dat, "w");
-		if (f) {
+		g = fopen(sdat, "w");
+		if (f && g) {
 			fprintf(f, "# workload raw swapfs btrfs\n");
 			fprintf(f, "write %.0f %.0f %.0f\n", raw_w, rs.write, rb.write);
 			fprintf(f, "read %.0f %.0f %.0f\n", raw_r, rs.read, rb.read);
@@ -619,13 +658,28 @@ int bench_compare(int argc, char **argv, const char *self)
 			fprintf(f, "mmap-scan %.0f %.0f %.0f\n", raw_r, rs.mmap_scan, rb.mmap_scan);
 			fprintf(f, "client-write %.0f %.0f 0\n", raw_w, cl_w);
 			fprintf(f, "client-read %.0f %.0f 0\n", raw_r, cl_r);
+			fprintf(g, "# op swapfs btrfs ext4 (p50 microseconds)\n");
+			for (int op = 0; op < SMALL_OPS; op++)
+				fprintf(g, "%s %.1f %.1f %.1f\n", small_op_name(op), rs.lat[op].p50,
+					rb.lat[op].p50, re.lat[op].p50);
+		}
+		if (f)
 			fclose(f);
+		if (g)
+			fclose(g);
+		if (f && g) {
 			snprintf(script, sizeof(script),
-				 "set terminal png size 900,500; set output '%s'; set style data histograms;"
-				 "set style fill solid; set ylabel 'MiB/s'; set key outside bottom center horizontal; set xrange [-0.6:6.6]; set yrange [0:*];"
+				 "set terminal png size 900,1000 noenhanced; set output '%s'; set multiplot layout 2,1;"
+				 "set style data histograms; set style fill solid;"
+				 "set key outside bottom center horizontal; set yrange [0:*];"
+				 "set ylabel 'MiB/s'; set xrange [-0.6:6.6];"
 				 "set title 'swapfs vs raw limit vs btrfs raid0 (%u members)';"
-				 "plot '%s' using 2:xtic(1) title 'raw (fio)', '' using 3 title 'swapfs', '' using 4 title 'btrfs raid0'",
-				 png, ndev, dat);
+				 "plot '%s' using 2:xtic(1) title 'raw (fio)', '' using 3 title 'swapfs', '' using 4 title 'btrfs raid0';"
+				 "set logscale y; set yrange [0.1:*]; set ylabel 'median latency (us, log)'; set xrange [-0.6:5.6];"
+				 "set title 'small files and metadata, one operation at a time';"
+				 "plot '%s' using 2:xtic(1) title 'swapfs', '' using 3 title 'btrfs raid0', '' using 4 title 'ext4 (one member)';"
+				 "unset multiplot",
+				 png, ndev, dat, sdat);
 			if (run((char *[]){ "gnuplot", "-e", script, NULL }))
 				fprintf(stderr, "swapbench: no chart (is gnuplot installed?)\n");
 		}
