@@ -250,6 +250,7 @@ static int arm_faults(struct swapfs *fs, const char *spec)
 		return -ENOMEM;
 	for (char *r = strtok_r(copy, ";", &save); r && !err; r = strtok_r(NULL, ";", &save)) {
 		struct swe_fault f = {0};
+		struct swe_err e;
 		char ops[8] = "";
 		unsigned long long nth, count;
 		unsigned delay = 0;
@@ -265,8 +266,8 @@ static int arm_faults(struct swapfs *fs, const char *spec)
 		f.nth = nth;
 		f.count = count;
 		f.delay_us = delay;
-		if (swe_fault_add(fs->vol, &f) < 0) {
-			fprintf(stderr, "swapfs: SWAPFS_FAULTS: %s\n", swe_errmsg());
+		if (swe_fault_add(fs->vol, &f, &e) < 0) {
+			fprintf(stderr, "swapfs: SWAPFS_FAULTS: %s\n", e.msg);
 			err = -EINVAL;
 		}
 	}
@@ -280,6 +281,7 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	char msg[1024], **members;
 	int n = split_members(devices, &members, SWF_MAX_MEMBERS), err;
 	struct sw_load_report rep = {0};
+	struct swe_err e;
 
 	if (n < 0) {
 		fprintf(stderr, "swapfs: '%s': expected DEVICE[:DEVICE...]\n", devices);
@@ -343,9 +345,9 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	}
 	if (rep.ckpt_torn)
 		fprintf(stderr, "swapfs: note: %s\n", rep.why);
-	err = swe_arena_create(&fs->arena, staging, 0, 0);
+	err = swe_arena_create(&fs->arena, staging, 0, 0, &e);
 	if (err) {
-		fprintf(stderr, "swapfs: staging memory: %s\n", swe_errmsg());
+		fprintf(stderr, "swapfs: staging memory: %s\n", e.msg);
 		sw_meta_close(&fs->meta);
 		swe_volume_close(fs->vol);
 		return err;
@@ -516,8 +518,8 @@ int main(int argc, char **argv)
 		cli.io_threads = swe_volume_ndev(fs.vol) < SW_MAX_IO_THREADS ?
 				 swe_volume_ndev(fs.vol) : SW_MAX_IO_THREADS;
 	for (fs.nio = 0; fs.nio < cli.io_threads; fs.nio++)
-		if (sw_iothread_start(&fs.io[fs.nio], fs.vol, fs.arena, fs.queue_depth)) {
-			sw_err("cannot start I/O thread %u: %s", fs.nio, swe_errmsg());
+		if ((ret = sw_iothread_start(&fs.io[fs.nio], fs.vol, fs.arena, fs.queue_depth))) {
+			sw_err("cannot start I/O thread %u: %s", fs.nio, strerror(-ret));
 			break;
 		}
 	if (!fs.nio)
