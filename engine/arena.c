@@ -41,7 +41,7 @@ static void bits_set(uint64_t *bm, size_t i, size_t n, bool on)
 }
 
 int swe_arena_create(struct swe_arena **out, size_t size, size_t granule,
-		     unsigned flags)
+		     unsigned flags, struct swe_err *e)
 {
 	struct swe_arena *a;
 	size_t chunk;
@@ -50,11 +50,11 @@ int swe_arena_create(struct swe_arena **out, size_t size, size_t granule,
 	if (!granule)
 		granule = 64 << 10;
 	if (!size || granule % 4096 || size > CHUNK_MAX * MAX_CHUNKS)
-		return swe_fail(-EINVAL, "arena of %zu bytes in %zu-byte granules",
+		return swe_fail(e, -EINVAL, "arena of %zu bytes in %zu-byte granules",
 				size, granule);
 	a = calloc(1, sizeof(*a));
 	if (!a)
-		return swe_fail(-ENOMEM, "arena");
+		return swe_fail(e, -ENOMEM, "arena");
 	size = (size + HUGE_2M - 1) / HUGE_2M * HUGE_2M;
 	if (!(flags & SWE_ARENA_NO_HUGEPAGES)) {
 		a->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -69,7 +69,7 @@ int swe_arena_create(struct swe_arena **out, size_t size, size_t granule,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (a->base == MAP_FAILED) {
 			free(a);
-			return swe_fail(-errno, "arena: mmap %zu bytes", size);
+			return swe_fail(e, -errno, "arena: mmap %zu bytes", size);
 		}
 		if (!(flags & SWE_ARENA_NO_HUGEPAGES) &&
 		    madvise(a->base, size, MADV_HUGEPAGE) == 0)
@@ -83,7 +83,7 @@ int swe_arena_create(struct swe_arena **out, size_t size, size_t granule,
 	a->run = calloc(a->ngran, sizeof(uint32_t));
 	if (!a->bitmap || !a->run) {
 		swe_arena_destroy(a);
-		return swe_fail(-ENOMEM, "arena bitmap");
+		return swe_fail(e, -ENOMEM, "arena bitmap");
 	}
 	pthread_mutex_init(&a->lock, NULL);
 	for (size_t off = 0; off < size; off += chunk) {

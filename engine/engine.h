@@ -7,8 +7,9 @@
  * (L / (su * n)) * su + L % su + data_offset.
  *
  * Every call returns 0 (or a count) on success and a negative errno on
- * failure; none sets errno or exits.  swe_errmsg() gives the calling
- * thread a human-readable context for the last failure (device, offset).
+ * failure; none sets errno or exits.  The text of a failure belongs to the
+ * call or request that failed (see "error text" below); nothing is kept
+ * from one call to the next.
  *
  * A ring (struct swe_ring) belongs to the thread that created it: all of
  * swe_ring_submit/reap/wait on one ring must come from that thread.  Any
@@ -25,10 +26,23 @@
 #define SWE_MAX_DEVICES 64
 #define SWE_DEFAULT_QUEUE_DEPTH 32
 
-/* ---- error context ---------------------------------------------------- */
+/* ---- error text --------------------------------------------------------
+ *
+ * Calls that can fail for a reason their errno does not tell (which
+ * member, which path, which limit) take a struct swe_err * (NULL when the
+ * text is not wanted), filled only on failure: "CONTEXT: strerror".  A
+ * request (struct swe_io) carries its own text in errmsg, set when it is
+ * refused or fails.  The other calls' errno says all they know.
+ */
+#define SWE_ERRMSG_LEN 256
 
-/* Message describing the calling thread's last engine failure ("" if none). */
-const char *swe_errmsg(void);
+struct swe_err {
+	char msg[SWE_ERRMSG_LEN];
+};
+
+struct swe_io;
+/* The text of the first of ios[0..n) that was refused or failed, else strerror(-err). */
+const char *swe_io_errmsg(const struct swe_io *ios, unsigned n, int err);
 
 /* ---- striping map (pure arithmetic, no devices) ----------------------- */
 
@@ -93,7 +107,7 @@ struct swe_device_stats {
 };
 
 int swe_volume_open(struct swe_volume **out, const char *const *paths,
-		    unsigned ndev, const struct swe_volume_opts *opts);
+		    unsigned ndev, const struct swe_volume_opts *opts, struct swe_err *e);
 void swe_volume_close(struct swe_volume *vol);
 unsigned swe_volume_ndev(const struct swe_volume *vol);
 /* Usable logical bytes: ndev * (smallest member - data_offset), in whole stripe rows. */
@@ -113,7 +127,7 @@ int swe_volume_flush(struct swe_volume *vol);
  * has been read); recomputes the usable size.
  */
 int swe_volume_set_layout(struct swe_volume *vol, uint32_t stripe_unit,
-			  uint64_t data_offset);
+			  uint64_t data_offset, struct swe_err *e);
 /*
  * Synchronous aligned I/O at an absolute offset of one member, for
  * superblocks and metadata areas outside the striped data space.
@@ -141,7 +155,7 @@ struct swe_fault {
 #define SWE_MAX_FAULTS 8
 
 /* Arm a rule; returns its slot or -ENOSPC.  Counting starts now. */
-int swe_fault_add(struct swe_volume *vol, const struct swe_fault *f);
+int swe_fault_add(struct swe_volume *vol, const struct swe_fault *f, struct swe_err *e);
 void swe_fault_clear(struct swe_volume *vol);
 /* How many I/Os the rule in slot has hit so far. */
 uint64_t swe_fault_hits(const struct swe_volume *vol, int slot);
@@ -157,7 +171,7 @@ struct swe_arena;
  * hugepages, then transparent hugepages, then plain pages.
  */
 int swe_arena_create(struct swe_arena **out, size_t size, size_t granule,
-		     unsigned flags);
+		     unsigned flags, struct swe_err *e);
 void swe_arena_destroy(struct swe_arena *a);
 /* Returns -ENOMEM when no free run of len bytes is left (never blocks). */
 int swe_arena_alloc(struct swe_arena *a, size_t len, void **buf);
@@ -169,14 +183,15 @@ bool swe_arena_hugepages(const struct swe_arena *a);
 /* ---- rings and I/O ---------------------------------------------------- */
 
 struct swe_ring;
-struct swe_io;
 typedef void (*swe_io_cb)(struct swe_io *io, int result);
 
 /*
  * One volume request.  The caller owns the struct until the callback has
  * run; the callback runs from swe_ring_reap/wait on the submitting thread,
  * never from swe_ring_submit.  result is 0 or a negative errno; on error
- * err_dev and err_offset name the first failing member and its offset.
+ * err_dev and err_offset name the first failing member and its offset,
+ * and errmsg says it in words.  errmsg also says why swe_ring_submit
+ * failed; it is "" otherwise.
  */
 struct swe_io {
 	enum swe_op op;
@@ -189,6 +204,7 @@ struct swe_io {
 	int result;
 	int err_dev;
 	uint64_t err_offset;
+	char errmsg[SWE_ERRMSG_LEN];
 	unsigned pending;
 	struct swe_seg_state *segs;
 };
@@ -201,11 +217,13 @@ struct swe_ring_opts {
 };
 
 int swe_ring_create(struct swe_ring **out, struct swe_volume *vol,
-		    struct swe_arena *arena, const struct swe_ring_opts *opts);
+		    struct swe_arena *arena, const struct swe_ring_opts *opts,
+		    struct swe_err *e);
 void swe_ring_destroy(struct swe_ring *r);
 /*
  * Queue io: validates it (-EINVAL for misaligned or out-of-range requests,
- * nothing queued) and starts as much as the queue depth allows.
+ * nothing queued) and starts as much as the queue depth allows.  On
+ * failure io->errmsg says why.
  */
 int swe_ring_submit(struct swe_ring *r, struct swe_io *io);
 /* Run completions; waits for at least one if wait and any I/O is pending.

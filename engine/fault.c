@@ -9,12 +9,12 @@
 
 #include "engine/internal.h"
 
-int swe_fault_add(struct swe_volume *vol, const struct swe_fault *f)
+int swe_fault_add(struct swe_volume *vol, const struct swe_fault *f, struct swe_err *e)
 {
 	int slot = -ENOSPC;
 
 	if (f->error < 0 || (f->dev >= 0 && (unsigned)f->dev >= vol->ndev))
-		return swe_fail(-EINVAL, "fault rule: bad member %d or error %d",
+		return swe_fail(e, -EINVAL, "fault rule: bad member %d or error %d",
 				f->dev, f->error);
 	pthread_mutex_lock(&vol->fault_lock);
 	for (int i = 0; i < SWE_MAX_FAULTS; i++) {
@@ -33,6 +33,8 @@ int swe_fault_add(struct swe_volume *vol, const struct swe_fault *f)
 		break;
 	}
 	pthread_mutex_unlock(&vol->fault_lock);
+	if (slot < 0)
+		return swe_fail(e, slot, "fault rule: all %d slots armed", SWE_MAX_FAULTS);
 	return slot;
 }
 

@@ -52,9 +52,12 @@ struct swe_fault_action {
 bool swe_fault_check(struct swe_volume *vol, unsigned dev, enum swe_op op,
 		     struct swe_fault_action *act);
 
-/* Record err with a formatted context for swe_errmsg(); returns err (negative). */
-int swe_fail(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* "CONTEXT: strerror(-err)" into e (unless NULL); returns err (negative). */
+int swe_fail(struct swe_err *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same into io->errmsg: why io was refused or failed. */
+int swe_io_fail(struct swe_io *io, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 uint64_t swe_now_ns(void);
 

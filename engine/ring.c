@@ -55,7 +55,7 @@ struct swe_ring {
 	struct dev_queue q[SWE_MAX_DEVICES];
 };
 
-static int setup_uring(struct swe_ring *r, unsigned entries)
+static int setup_uring(struct swe_ring *r, unsigned entries, struct swe_err *e)
 {
 	struct io_uring_params p;
 	unsigned flags[] = {
@@ -75,12 +75,13 @@ static int setup_uring(struct swe_ring *r, unsigned entries)
 			break;
 	}
 	if (err)
-		return swe_fail(err, "io_uring_queue_init(%u entries)", entries);
+		return swe_fail(e, err, "io_uring_queue_init(%u entries)", entries);
 	return 0;
 }
 
 int swe_ring_create(struct swe_ring **out, struct swe_volume *vol,
-		    struct swe_arena *arena, const struct swe_ring_opts *opts)
+		    struct swe_arena *arena, const struct swe_ring_opts *opts,
+		    struct swe_err *e)
 {
 	struct swe_ring_opts o = opts ? *opts : (struct swe_ring_opts){0};
 	struct swe_ring *r;
@@ -92,10 +93,10 @@ int swe_ring_create(struct swe_ring **out, struct swe_volume *vol,
 	if (!o.queue_depth)
 		o.queue_depth = SWE_DEFAULT_QUEUE_DEPTH;
 	if (o.queue_depth > 256)
-		return swe_fail(-EINVAL, "queue depth %u (1..256)", o.queue_depth);
+		return swe_fail(e, -EINVAL, "queue depth %u (1..256)", o.queue_depth);
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return swe_fail(-ENOMEM, "ring");
+		return swe_fail(e, -ENOMEM, "ring");
 	r->vol = vol;
 	r->arena = arena;
 	r->notify_fd = -1;
@@ -104,7 +105,7 @@ int swe_ring_create(struct swe_ring **out, struct swe_volume *vol,
 	/* room for every member's full queue plus one delay SQE per I/O */
 	while (entries < 2 * o.queue_depth * vol->ndev)
 		entries <<= 1;
-	err = setup_uring(r, entries);
+	err = setup_uring(r, entries, e);
 	if (err) {
 		free(r);
 		return err;
@@ -161,18 +162,18 @@ int swe_ring_register_buffer(struct swe_ring *r, void *base, size_t len)
 	int err;
 
 	if (!r->extra_ok || !len || len > FIXED_BUF_MAX)
-		return swe_fail(-EOPNOTSUPP, "registering a %zu-byte buffer", len);
+		return -EOPNOTSUPP;
 	for (unsigned i = 0; i < SWE_RING_EXTRA_BUFFERS; i++) {
 		if (r->extra[i].base)
 			continue;
 		err = io_uring_register_buffers_update_tag(&r->uring, r->narena + i, &iov, NULL, 1);
 		if (err != 1)
-			return swe_fail(err < 0 ? err : -EIO, "registering a %zu-byte buffer", len);
+			return err < 0 ? err : -EIO;
 		r->extra[i].base = base;
 		r->extra[i].len = len;
 		return 0;
 	}
-	return swe_fail(-ENOSPC, "all %u extra buffer slots in use", SWE_RING_EXTRA_BUFFERS);
+	return -ENOSPC;	/* every extra slot in use */
 }
 
 void swe_ring_unregister_buffer(struct swe_ring *r, void *base)
@@ -327,7 +328,7 @@ static int pump(struct swe_ring *r)
 	do {
 		ret = io_uring_submit(&r->uring);
 	} while (ret == -EINTR);
-	return ret < 0 ? swe_fail(ret, "io_uring_submit") : 0;
+	return ret < 0 ? ret : 0;
 }
 
 /* A segment is over (err 0 or negative); returns 1 if that ended its request. */
@@ -346,9 +347,9 @@ static int seg_finish(struct swe_ring *r, struct swe_seg_state *s, int err)
 	io->segs = NULL;
 	r->pending--;
 	if (io->result)
-		swe_fail(io->result, "member %d (%s) at offset %llu", io->err_dev,
-			 r->vol->info[io->err_dev].path,
-			 (unsigned long long)io->err_offset);
+		swe_io_fail(io, io->result, "member %d (%s) at offset %llu", io->err_dev,
+			    r->vol->info[io->err_dev].path,
+			    (unsigned long long)io->err_offset);
 	io->cb(io, io->result);
 	return 1;
 }
@@ -382,27 +383,27 @@ static int complete(struct swe_ring *r, struct swe_seg_state *s, int res)
 	return seg_finish(r, s, 0);
 }
 
-static int validate(const struct swe_ring *r, const struct swe_io *io)
+static int validate(const struct swe_ring *r, struct swe_io *io)
 {
 	const struct swe_volume *vol = r->vol;
 	uint64_t a = vol->align;
 
 	if (!io->cb)
-		return swe_fail(-EINVAL, "request without a callback");
+		return swe_io_fail(io, -EINVAL, "request without a callback");
 	if (io->op == SWE_FLUSH)
 		return 0;
 	if (io->op != SWE_READ && io->op != SWE_WRITE)
-		return swe_fail(-EINVAL, "unknown operation %d", io->op);
+		return swe_io_fail(io, -EINVAL, "unknown operation %d", io->op);
 	if (io->op == SWE_WRITE && vol->read_only)
-		return swe_fail(-EROFS, "write to a read-only volume");
+		return swe_io_fail(io, -EROFS, "write to a read-only volume");
 	if (!io->len || io->offset % a || io->len % a ||
 	    (uintptr_t)io->buf % a)
-		return swe_fail(-EINVAL, "offset %llu length %llu buffer %p: not aligned to %llu",
+		return swe_io_fail(io, -EINVAL, "offset %llu length %llu buffer %p: not aligned to %llu",
 				(unsigned long long)io->offset,
 				(unsigned long long)io->len, io->buf,
 				(unsigned long long)a);
 	if (io->offset > vol->size || io->len > vol->size - io->offset)
-		return swe_fail(-EINVAL, "offset %llu length %llu beyond the volume (%llu bytes)",
+		return swe_io_fail(io, -EINVAL, "offset %llu length %llu beyond the volume (%llu bytes)",
 				(unsigned long long)io->offset,
 				(unsigned long long)io->len,
 				(unsigned long long)vol->size);
@@ -414,8 +415,10 @@ int swe_ring_submit(struct swe_ring *r, struct swe_io *io)
 	struct swe_volume *vol = r->vol;
 	struct swe_seg pieces[64], *seg = pieces;
 	unsigned n;
-	int err = validate(r, io);
+	int err;
 
+	io->errmsg[0] = 0;
+	err = validate(r, io);
 	if (err)
 		return err;
 	n = io->op == SWE_FLUSH ? vol->ndev :
@@ -427,7 +430,7 @@ int swe_ring_submit(struct swe_ring *r, struct swe_io *io)
 		free(io->segs);
 		if (seg != pieces)
 			free(seg);
-		return swe_fail(-ENOMEM, "request of %u segments", n);
+		return swe_io_fail(io, -ENOMEM, "request of %u segments", n);
 	}
 	if (io->op == SWE_FLUSH) {
 		for (unsigned i = 0; i < n; i++)
@@ -455,7 +458,8 @@ int swe_ring_submit(struct swe_ring *r, struct swe_io *io)
 	}
 	if (seg != pieces)
 		free(seg);
-	return pump(r);
+	err = pump(r);
+	return err ? swe_io_fail(io, err, "io_uring_submit") : 0;
 }
 
 static int reap_done_list(struct swe_ring *r)
@@ -488,7 +492,7 @@ int swe_ring_set_notify(struct swe_ring *r, int efd)
 {
 	r->notify_fd = efd;
 	arm_notify(r);
-	return io_uring_submit(&r->uring) < 0 ? swe_fail(-EIO, "arming the notify read") : 0;
+	return io_uring_submit(&r->uring) < 0 ? -EIO : 0;	/* arming the notify read */
 }
 
 /* Enter the kernel (waiting for one CQE if wait) and run every completion. */
@@ -502,7 +506,7 @@ static int reap_cqes(struct swe_ring *r, bool wait)
 			     io_uring_get_events(&r->uring);
 	} while (ret == -EINTR);
 	if (ret < 0)
-		return swe_fail(ret, "io_uring_enter");
+		return ret;
 	while (io_uring_peek_cqe(&r->uring, &cqe) == 0) {
 		uint64_t data = io_uring_cqe_get_data64(cqe);
 		int res = cqe->res;

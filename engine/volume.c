@@ -26,7 +26,7 @@
 #define FALLBACK_ALIGN 4096u
 
 static int probe_alignment(int fd, const char *path, bool blockdev,
-			   uint32_t *offset_align, uint32_t *mem_align)
+			   uint32_t *offset_align, uint32_t *mem_align, struct swe_err *e)
 {
 	struct statx stx;
 	int ssz;
@@ -40,7 +40,7 @@ static int probe_alignment(int fd, const char *path, bool blockdev,
 	}
 	if (!*offset_align && blockdev) {
 		if (ioctl(fd, BLKSSZGET, &ssz) < 0)
-			return swe_fail(-errno, "%s: BLKSSZGET", path);
+			return swe_fail(e, -errno, "%s: BLKSSZGET", path);
 		*offset_align = (uint32_t)ssz;
 	}
 	/* Not reported (older kernels, some filesystems): assume a page. */
@@ -52,11 +52,11 @@ static int probe_alignment(int fd, const char *path, bool blockdev,
 }
 
 static int probe_size(int fd, const char *path, const struct stat *st,
-		      uint64_t *size)
+		      uint64_t *size, struct swe_err *e)
 {
 	if (S_ISBLK(st->st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, size) < 0)
-			return swe_fail(-errno, "%s: BLKGETSIZE64", path);
+			return swe_fail(e, -errno, "%s: BLKGETSIZE64", path);
 		return 0;
 	}
 	*size = (uint64_t)st->st_size;
@@ -163,7 +163,7 @@ static int loop_backing(int fd, dev_t rdev, char *path, size_t len, uint64_t *of
  */
 static int hold_store(struct swe_volume *vol, unsigned i, const char *member, int fd,
 		      const struct stat *st, const struct swe_volume_opts *o,
-		      struct store_id *id, unsigned depth)
+		      struct store_id *id, unsigned depth, struct swe_err *e)
 {
 	bool writer = !o->read_only;
 	char path[PATH_MAX];
@@ -179,27 +179,27 @@ static int hold_store(struct swe_volume *vol, unsigned i, const char *member, in
 	*id = (struct store_id){ st->st_rdev, 0, id->off, true };
 	r = loop_backing(fd, st->st_rdev, path, sizeof(path), &off);
 	if (r < 0)
-		return swe_fail(r, "member %u (%s): reading its loop device's backing file", i, member);
+		return swe_fail(e, r, "member %u (%s): reading its loop device's backing file", i, member);
 	if (!r)
 		return 0;
 	if (depth == SWE_MAX_HOLD)
-		return swe_fail(-ELOOP, "member %u (%s): loop devices stacked more than %d deep",
+		return swe_fail(e, -ELOOP, "member %u (%s): loop devices stacked more than %d deep",
 				i, member, SWE_MAX_HOLD);
 	if (stat(path, &bst) < 0)
-		return swe_fail(-errno, "member %u (%s): stored in %s, which cannot be found (deleted, or in another mount namespace?)",
+		return swe_fail(e, -errno, "member %u (%s): stored in %s, which cannot be found (deleted, or in another mount namespace?)",
 				i, member, path);
 	bfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 		   (S_ISBLK(bst.st_mode) && !o->no_exclusive ? O_EXCL : 0));
 	if (bfd < 0)
-		return swe_fail(-errno, "member %u (%s): stored in %s%s", i, member, path,
+		return swe_fail(e, -errno, "member %u (%s): stored in %s%s", i, member, path,
 				errno == EBUSY ? ": in use (mounted or opened by another swapfs tool)" : "");
 	vol->hold_fds[i][depth] = bfd;
 	if (fstat(bfd, &bst) < 0)
-		return swe_fail(-errno, "member %u (%s): stored in %s", i, member, path);
+		return swe_fail(e, -errno, "member %u (%s): stored in %s", i, member, path);
 	/* the path from sysfs must name the file the loop device really uses */
 	if (ioctl(fd, LOOP_GET_STATUS64, &li) == 0 &&
 	    (li.lo_device != (uint64_t)bst.st_dev || li.lo_inode != (uint64_t)bst.st_ino))
-		return swe_fail(-ESTALE, "member %u (%s): stored in a file that %s no longer names (deleted, or in another mount namespace?)",
+		return swe_fail(e, -ESTALE, "member %u (%s): stored in a file that %s no longer names (deleted, or in another mount namespace?)",
 				i, member, path);
 	id->off += off;
 	if (S_ISREG(bst.st_mode)) {
@@ -212,17 +212,17 @@ static int hold_store(struct swe_volume *vol, unsigned i, const char *member, in
 			return 0;
 		r = lock_store(bfd, writer, &vol->info[i].in_use);
 		if (r)
-			return swe_fail(r, "member %u (%s): stored in %s, which is in use (mounted or opened by another swapfs tool)",
+			return swe_fail(e, r, "member %u (%s): stored in %s, which is in use (mounted or opened by another swapfs tool)",
 					i, member, path);
 		return 0;
 	}
 	if (!S_ISBLK(bst.st_mode))
 		return 0;
-	return hold_store(vol, i, member, bfd, &bst, o, id, depth + 1);
+	return hold_store(vol, i, member, bfd, &bst, o, id, depth + 1, e);
 }
 
 static int open_member(struct swe_volume *vol, unsigned i, const char *path,
-		       const struct swe_volume_opts *o)
+		       const struct swe_volume_opts *o, struct swe_err *e)
 {
 	struct swe_device_info *info = &vol->info[i];
 	int flags = (o->read_only ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC;
@@ -231,35 +231,35 @@ static int open_member(struct swe_volume *vol, unsigned i, const char *path,
 	int fd, err, ro;
 
 	if (stat(path, &st) < 0)
-		return swe_fail(-errno, "member %u (%s)", i, path);
+		return swe_fail(e, -errno, "member %u (%s)", i, path);
 	if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode))
-		return swe_fail(-EINVAL, "member %u (%s): not a block device or regular file",
+		return swe_fail(e, -EINVAL, "member %u (%s): not a block device or regular file",
 				i, path);
 	if (S_ISBLK(st.st_mode) && !o->no_exclusive)
 		flags |= O_EXCL;
 	for (unsigned j = 0; j < i; j++) {
 		if (fstat(vol->fds[j], &other) < 0)
-			return swe_fail(-errno, "member %u (%s)", j, vol->info[j].path);
+			return swe_fail(e, -errno, "member %u (%s)", j, vol->info[j].path);
 		if (st.st_dev == other.st_dev && st.st_ino == other.st_ino)
-			return swe_fail(-EINVAL, "member %u (%s) is listed twice (also member %u)",
+			return swe_fail(e, -EINVAL, "member %u (%s) is listed twice (also member %u)",
 					i, path, j);
 	}
 	fd = open(path, flags);
 	if (fd < 0)
-		return swe_fail(-errno, "member %u (%s): open O_DIRECT%s%s", i, path,
+		return swe_fail(e, -errno, "member %u (%s): open O_DIRECT%s%s", i, path,
 				(flags & O_EXCL) ? "|O_EXCL" : "",
 				errno == EBUSY ? ": in use (mounted or opened by another program)" : "");
 	vol->fds[i] = fd;
 	info->path = strdup(path);
 	if (!info->path)
-		return swe_fail(-ENOMEM, "member %u (%s)", i, path);
+		return swe_fail(e, -ENOMEM, "member %u (%s)", i, path);
 	info->is_blockdev = S_ISBLK(st.st_mode);
 	/* a read-only block device (losetup -r, a write-protected disk) opens for writing, then fails every write */
 	if (info->is_blockdev && !o->read_only) {
 		if (ioctl(fd, BLKROGET, &ro) < 0)
-			return swe_fail(-errno, "member %u (%s): BLKROGET", i, path);
+			return swe_fail(e, -errno, "member %u (%s): BLKROGET", i, path);
 		if (ro)
-			return swe_fail(-EROFS, "member %u (%s): read-only device", i, path);
+			return swe_fail(e, -EROFS, "member %u (%s): read-only device", i, path);
 	}
 	/*
 	 * Block devices are claimed with O_EXCL; image files have none: a
@@ -270,22 +270,22 @@ static int open_member(struct swe_volume *vol, unsigned i, const char *path,
 	 */
 	if (S_ISREG(st.st_mode) && !o->no_exclusive &&
 	    (err = lock_store(fd, !o->read_only, &info->in_use)))
-		return swe_fail(err, "member %u (%s): in use (mounted or opened by another swapfs tool)",
+		return swe_fail(e, err, "member %u (%s): in use (mounted or opened by another swapfs tool)",
 				i, path);
-	err = hold_store(vol, i, path, fd, &st, o, &id, 0);
+	err = hold_store(vol, i, path, fd, &st, o, &id, 0, e);
 	if (err)
 		return err;
 	for (unsigned j = 0; j < i; j++)
 		if (vol->store[j].dev == id.dev && vol->store[j].ino == id.ino &&
 		    vol->store[j].blk == id.blk && vol->store[j].off == id.off)
-			return swe_fail(-EINVAL, "member %u (%s) is listed twice (also member %u, %s, under another name)",
+			return swe_fail(e, -EINVAL, "member %u (%s) is listed twice (also member %u, %s, under another name)",
 					i, path, j, vol->info[j].path);
 	vol->store[i] = id;
-	err = probe_size(fd, path, &st, &info->size);
+	err = probe_size(fd, path, &st, &info->size, e);
 	if (err)
 		return err;
 	return probe_alignment(fd, path, info->is_blockdev, &info->offset_align,
-			       &info->mem_align);
+			       &info->mem_align, e);
 }
 
 static bool is_pow2(uint64_t x)
@@ -294,7 +294,7 @@ static bool is_pow2(uint64_t x)
 }
 
 int swe_volume_open(struct swe_volume **out, const char *const *paths,
-		    unsigned ndev, const struct swe_volume_opts *opts)
+		    unsigned ndev, const struct swe_volume_opts *opts, struct swe_err *e)
 {
 	struct swe_volume_opts o = opts ? *opts : (struct swe_volume_opts){0};
 	struct swe_volume *vol;
@@ -303,15 +303,15 @@ int swe_volume_open(struct swe_volume **out, const char *const *paths,
 
 	*out = NULL;
 	if (!paths)
-		return swe_fail(-EINVAL, "no members");
+		return swe_fail(e, -EINVAL, "no members");
 	if (ndev < 1 || ndev > SWE_MAX_DEVICES)
-		return swe_fail(-EINVAL, "%u members (1..%d allowed)", ndev,
+		return swe_fail(e, -EINVAL, "%u members (1..%d allowed)", ndev,
 				SWE_MAX_DEVICES);
 	if (!o.stripe_unit)
 		o.stripe_unit = SWE_DEFAULT_STRIPE_UNIT;
 	vol = calloc(1, sizeof(*vol));
 	if (!vol)
-		return swe_fail(-ENOMEM, "volume");
+		return swe_fail(e, -ENOMEM, "volume");
 	for (unsigned i = 0; i < SWE_MAX_DEVICES; i++) {
 		vol->fds[i] = -1;
 		for (unsigned k = 0; k < SWE_MAX_HOLD; k++)
@@ -325,7 +325,7 @@ int swe_volume_open(struct swe_volume **out, const char *const *paths,
 					   .data_offset = o.data_offset };
 	vol->align = 512;
 	for (unsigned i = 0; i < ndev; i++) {
-		err = open_member(vol, i, paths[i], &o);
+		err = open_member(vol, i, paths[i], &o, e);
 		if (err)
 			goto fail;
 		if (vol->info[i].offset_align > vol->align)
@@ -336,7 +336,7 @@ int swe_volume_open(struct swe_volume **out, const char *const *paths,
 			per_dev = vol->info[i].size;
 	}
 	vol->min_member = per_dev;
-	err = swe_volume_set_layout(vol, o.stripe_unit, o.data_offset);
+	err = swe_volume_set_layout(vol, o.stripe_unit, o.data_offset, e);
 	if (err)
 		goto fail;
 	*out = vol;
@@ -347,15 +347,15 @@ fail:
 }
 
 int swe_volume_set_layout(struct swe_volume *vol, uint32_t stripe_unit,
-			  uint64_t data_offset)
+			  uint64_t data_offset, struct swe_err *e)
 {
 	uint64_t per_dev;
 
 	if (!is_pow2(stripe_unit) || stripe_unit < FALLBACK_ALIGN)
-		return swe_fail(-EINVAL, "stripe unit %u: must be a power of two >= %u",
+		return swe_fail(e, -EINVAL, "stripe unit %u: must be a power of two >= %u",
 				stripe_unit, FALLBACK_ALIGN);
 	if (stripe_unit % vol->align || data_offset % vol->align)
-		return swe_fail(-EINVAL, "stripe unit %u / data offset %llu not a multiple of the members' alignment %u",
+		return swe_fail(e, -EINVAL, "stripe unit %u / data offset %llu not a multiple of the members' alignment %u",
 				stripe_unit, (unsigned long long)data_offset, vol->align);
 	if (vol->min_member < data_offset + stripe_unit) {
 		unsigned s = 0;	/* name the member: "smallest" alone leaves one to guess */
@@ -363,7 +363,7 @@ int swe_volume_set_layout(struct swe_volume *vol, uint32_t stripe_unit,
 		for (unsigned i = 1; i < vol->ndev; i++)
 			if (vol->info[i].size < vol->info[s].size)
 				s = i;
-		return swe_fail(-ENOSPC, "member %u (%s) is too small: %llu bytes, below data offset %llu + one stripe unit (%u)",
+		return swe_fail(e, -ENOSPC, "member %u (%s) is too small: %llu bytes, below data offset %llu + one stripe unit (%u)",
 				s, vol->info[s].path, (unsigned long long)vol->min_member,
 				(unsigned long long)data_offset, stripe_unit);
 	}
@@ -380,11 +380,9 @@ static int member_check(struct swe_volume *vol, unsigned dev, const void *buf,
 {
 	if (dev >= vol->ndev || !len || len % vol->align || offset % vol->align ||
 	    (uintptr_t)buf % vol->align)
-		return swe_fail(-EINVAL, "member %u: %zu bytes at %llu not aligned to %u",
-				dev, len, (unsigned long long)offset, vol->align);
+		return -EINVAL;	/* not aligned */
 	if (offset > vol->info[dev].size || len > vol->info[dev].size - offset)
-		return swe_fail(-EINVAL, "member %u (%s): %zu bytes at %llu beyond its end",
-				dev, vol->info[dev].path, len, (unsigned long long)offset);
+		return -EINVAL;	/* beyond the member's end */
 	return 0;
 }
 
@@ -399,8 +397,7 @@ static int member_rw(struct swe_volume *vol, unsigned dev, void *buf,
 		return err;
 	swe_ctr_start(&vol->ctr[dev]);
 	if (swe_fault_check(vol, dev, op, &act) && act.error) {
-		err = swe_fail(-act.error, "member %u (%s) at offset %llu", dev,
-			       vol->info[dev].path, (unsigned long long)offset);
+		err = -act.error;
 		goto out;
 	}
 	if (act.delay_us) {	/* as the ring's linked timeout does: the I/O waits */
@@ -417,9 +414,7 @@ static int member_rw(struct swe_volume *vol, unsigned dev, void *buf,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			err = swe_fail(n < 0 ? -errno : -EIO, "member %u (%s) at offset %llu",
-				       dev, vol->info[dev].path,
-				       (unsigned long long)(offset + done));
+			err = n < 0 ? -errno : -EIO;
 			break;
 		}
 		done += (size_t)n;
@@ -439,7 +434,7 @@ int swe_member_pwrite(struct swe_volume *vol, unsigned dev, const void *buf,
 		      size_t len, uint64_t offset)
 {
 	if (vol->read_only)
-		return swe_fail(-EROFS, "member %u: read-only volume", dev);
+		return -EROFS;
 	return member_rw(vol, dev, (void *)buf, len, offset, SWE_WRITE);
 }
 
@@ -450,9 +445,9 @@ int swe_member_flush(struct swe_volume *vol, unsigned dev)
 
 	swe_ctr_start(&vol->ctr[dev]);
 	if (swe_fault_check(vol, dev, SWE_FLUSH, &act) && act.error)
-		err = swe_fail(-act.error, "member %u (%s): flush", dev, vol->info[dev].path);
+		err = -act.error;
 	else if (fdatasync(vol->fds[dev]) < 0)
-		err = swe_fail(-errno, "member %u (%s): fdatasync", dev, vol->info[dev].path);
+		err = -errno;
 	swe_ctr_end(&vol->ctr[dev], SWE_FLUSH, 0, err != 0);
 	return err;
 }

@@ -110,9 +110,9 @@ static void vol_setup(void)
 	struct swe_volume_opts vo = { .stripe_unit = 64 << 10 };
 
 	ck_assert_int_eq(tu_images_create(&im, 4, sizes), 0);
-	ck_assert_int_eq(swe_volume_open(&vol, im.paths, 4, &vo), 0);
-	ck_assert_int_eq(swe_arena_create(&arena, 16 * MiB, 0, 0), 0);
-	ck_assert_int_eq(swe_ring_create(&ring, vol, arena, NULL), 0);
+	ck_assert_int_eq(swe_volume_open(&vol, im.paths, 4, &vo, NULL), 0);
+	ck_assert_int_eq(swe_arena_create(&arena, 16 * MiB, 0, 0, NULL), 0);
+	ck_assert_int_eq(swe_ring_create(&ring, vol, arena, NULL, NULL), 0);
 }
 
 static void vol_teardown(void)
@@ -133,19 +133,29 @@ static void on_done(struct swe_io *io, int result)
 	d->result = result;
 }
 
-/* Submit one request and wait for it; returns its result. */
-static int do_io(enum swe_op op, uint64_t off, uint64_t len, void *buf)
+/* Submit one request and wait for it; returns its result, its text in text. */
+static int do_io_text(enum swe_op op, uint64_t off, uint64_t len, void *buf,
+		      char text[SWE_ERRMSG_LEN])
 {
 	struct done d = {0};
 	struct swe_io io = { .op = op, .offset = off, .len = len, .buf = buf,
 			     .cb = on_done, .priv = &d };
 	int err = swe_ring_submit(ring, &io);
 
-	if (err)
-		return err;
-	ck_assert_int_eq(swe_ring_wait_all(ring), 0);
-	ck_assert_int_eq(d.calls, 1);
-	return d.result;
+	if (!err) {
+		ck_assert_int_eq(swe_ring_wait_all(ring), 0);
+		ck_assert_int_eq(d.calls, 1);
+		err = d.result;
+	}
+	memcpy(text, io.errmsg, SWE_ERRMSG_LEN);
+	return err;
+}
+
+static int do_io(enum swe_op op, uint64_t off, uint64_t len, void *buf)
+{
+	char text[SWE_ERRMSG_LEN];
+
+	return do_io_text(op, off, len, buf, text);
 }
 
 START_TEST(volume_geometry)
@@ -162,6 +172,7 @@ START_TEST(rejects_misaligned_and_out_of_range)
 {
 	void *buf;
 	uint64_t a = swe_volume_align(vol);
+	char text[SWE_ERRMSG_LEN];
 
 	ck_assert_int_eq(swe_arena_alloc(arena, MiB, &buf), 0);
 	ck_assert_int_eq(do_io(SWE_WRITE, 1, a, buf), -EINVAL);
@@ -169,8 +180,8 @@ START_TEST(rejects_misaligned_and_out_of_range)
 	ck_assert_int_eq(do_io(SWE_WRITE, 0, a, (char *)buf + 1), -EINVAL);
 	ck_assert_int_eq(do_io(SWE_READ, 0, 0, buf), -EINVAL);
 	ck_assert_int_eq(do_io(SWE_READ, swe_volume_size(vol) - a, 2 * a, buf), -EINVAL);
-	ck_assert_int_eq(do_io(SWE_READ, UINT64_MAX - a + 1, a, buf), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(swe_errmsg(), "beyond the volume"));
+	ck_assert_int_eq(do_io_text(SWE_READ, UINT64_MAX - a + 1, a, buf, text), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(text, "beyond the volume"));
 	ck_assert_uint_eq(swe_ring_pending(ring), 0);
 	/* the last valid block still works */
 	ck_assert_int_eq(do_io(SWE_READ, swe_volume_size(vol) - a, a, buf), 0);
@@ -218,7 +229,7 @@ START_TEST(short_io_is_resubmitted)
 	ck_assert_int_eq(swe_arena_alloc(arena, len, &w), 0);
 	ck_assert_int_eq(swe_arena_alloc(arena, len, &r), 0);
 	tu_fill(w, len, 0, 11);
-	slot = swe_fault_add(vol, &f);
+	slot = swe_fault_add(vol, &f, NULL);
 	ck_assert_int_ge(slot, 0);
 	ck_assert_int_eq(do_io(SWE_WRITE, 0, len, w), 0);
 	ck_assert_int_eq(do_io(SWE_READ, 0, len, r), 0);
@@ -234,13 +245,14 @@ START_TEST(device_error_is_reported_with_context)
 	struct swe_fault f = { .dev = 2, .ops = SWE_WRITE, .nth = 2, .count = 1,
 			       .error = EIO };
 	struct swe_device_stats st;
+	char text[SWE_ERRMSG_LEN];
 	void *buf;
 
 	ck_assert_int_eq(swe_arena_alloc(arena, MiB, &buf), 0);
 	memset(buf, 0xab, MiB);
-	ck_assert_int_ge(swe_fault_add(vol, &f), 0);
-	ck_assert_int_eq(do_io(SWE_WRITE, 0, MiB, buf), -EIO);	/* 16 pieces, 4 on member 2 */
-	ck_assert_ptr_nonnull(strstr(swe_errmsg(), "member 2"));
+	ck_assert_int_ge(swe_fault_add(vol, &f, NULL), 0);
+	ck_assert_int_eq(do_io_text(SWE_WRITE, 0, MiB, buf, text), -EIO);	/* 16 pieces, 4 on member 2 */
+	ck_assert_ptr_nonnull(strstr(text, "member 2"));
 	swe_volume_stats(vol, 2, &st);
 	ck_assert_uint_eq(st.errors, 1);
 	ck_assert_uint_eq(st.inflight, 0);
@@ -260,7 +272,7 @@ START_TEST(error_reports_member_and_offset)
 
 	ck_assert_int_eq(swe_arena_alloc(arena, 64 << 10, &buf), 0);
 	io.buf = buf;
-	ck_assert_int_ge(swe_fault_add(vol, &f), 0);
+	ck_assert_int_ge(swe_fault_add(vol, &f, NULL), 0);
 	ck_assert_int_eq(swe_ring_submit(ring, &io), 0);
 	ck_assert_int_eq(swe_ring_wait_all(ring), 0);
 	ck_assert_int_eq(d.result, -ENXIO);
@@ -268,6 +280,53 @@ START_TEST(error_reports_member_and_offset)
 	ck_assert_uint_eq(io.err_offset, 0);	/* first unit of member 1 */
 	/* member 0 is unaffected */
 	ck_assert_int_eq(do_io(SWE_READ, 0, 64 << 10, buf), 0);
+	swe_fault_clear(vol);
+}
+END_TEST
+
+/*
+ * The text of a failure belongs to the request or call that failed: the
+ * same request resubmitted and succeeding has none, another that fails
+ * for another reason has its own, and a call's goes to its caller.
+ */
+START_TEST(error_text_belongs_to_its_request)
+{
+	struct swe_fault f = { .dev = 2, .ops = SWE_WRITE, .nth = 1, .count = 1, .error = EIO };
+	uint64_t a = swe_volume_align(vol);
+	char text[SWE_ERRMSG_LEN];
+	struct done d = {0};
+	struct swe_io io = { .op = SWE_WRITE, .len = MiB, .cb = on_done, .priv = &d };
+	struct swe_arena *no_arena;
+	struct swe_err e;
+	void *buf;
+
+	ck_assert_int_eq(swe_arena_alloc(arena, MiB, &buf), 0);
+	io.buf = buf;
+	ck_assert_int_ge(swe_fault_add(vol, &f, NULL), 0);
+	ck_assert_int_eq(swe_ring_submit(ring, &io), 0);
+	ck_assert_int_eq(swe_ring_wait_all(ring), 0);
+	ck_assert_int_eq(d.result, -EIO);
+	ck_assert_ptr_nonnull(strstr(io.errmsg, "member 2"));
+	ck_assert_ptr_nonnull(strstr(io.errmsg, "Input/output error"));
+	ck_assert_str_eq(swe_io_errmsg(&io, 1, -EIO), io.errmsg);
+	/* the same request again: it succeeds, and says nothing */
+	ck_assert_int_eq(swe_ring_submit(ring, &io), 0);
+	ck_assert_int_eq(swe_ring_wait_all(ring), 0);
+	ck_assert_int_eq(d.result, 0);
+	ck_assert_str_eq(io.errmsg, "");
+	/* another request, refused for another reason, tells its own */
+	ck_assert_int_eq(do_io_text(SWE_READ, swe_volume_size(vol), a, buf, text), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(text, "beyond the volume"));
+	ck_assert_ptr_null(strstr(text, "member 2"));
+	/* and a later success of yet another says nothing either */
+	ck_assert_int_eq(do_io_text(SWE_READ, 0, a, buf, text), 0);
+	ck_assert_str_eq(text, "");
+	/* a call's text goes to its caller's struct */
+	ck_assert_int_eq(swe_fault_add(vol, &(struct swe_fault){ .dev = 9 }, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "bad member 9"));
+	ck_assert_int_eq(swe_arena_create(&no_arena, 0, 0, 0, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "arena of 0 bytes"));
+	swe_arena_free(arena, buf);
 	swe_fault_clear(vol);
 }
 END_TEST
@@ -280,7 +339,7 @@ START_TEST(delay_fault_delays)
 	void *buf;
 
 	ck_assert_int_eq(swe_arena_alloc(arena, 64 << 10, &buf), 0);
-	ck_assert_int_ge(swe_fault_add(vol, &f), 0);
+	ck_assert_int_ge(swe_fault_add(vol, &f, NULL), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ck_assert_int_eq(do_io(SWE_READ, 0, 64 << 10, buf), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -296,7 +355,7 @@ START_TEST(flush_error_propagates)
 {
 	struct swe_fault f = { .dev = 3, .ops = SWE_FLUSH, .error = EIO };
 
-	ck_assert_int_ge(swe_fault_add(vol, &f), 0);
+	ck_assert_int_ge(swe_fault_add(vol, &f, NULL), 0);
 	ck_assert_int_eq(do_io(SWE_FLUSH, 0, 0, NULL), -EIO);
 	swe_fault_clear(vol);
 	ck_assert_int_eq(do_io(SWE_FLUSH, 0, 0, NULL), 0);
@@ -339,19 +398,21 @@ START_TEST(open_refuses_bad_member_lists)
 	struct swe_volume *v;
 	const char *dup[2], *missing[2];
 	struct swe_volume_opts bad_su = { .stripe_unit = 3000 };
+	struct swe_err e;
 
 	ck_assert_int_eq(tu_images_create(&t, 2, sizes), 0);
 	dup[0] = dup[1] = t.paths[0];
-	ck_assert_int_eq(swe_volume_open(&v, dup, 2, NULL), -EINVAL);
-	ck_assert_ptr_nonnull(strstr(swe_errmsg(), "listed twice"));
+	ck_assert_int_eq(swe_volume_open(&v, dup, 2, NULL, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "listed twice"));
 	missing[0] = t.paths[0];
 	missing[1] = "/nonexistent/swapfs-member";
-	ck_assert_int_eq(swe_volume_open(&v, missing, 2, NULL), -ENOENT);
-	ck_assert_ptr_nonnull(strstr(swe_errmsg(), "/nonexistent/swapfs-member"));
-	ck_assert_int_eq(swe_volume_open(&v, t.paths, 2, NULL), -ENOSPC);	/* 64 KiB < 1 MiB unit */
-	ck_assert_int_eq(swe_volume_open(&v, t.paths, 1, &bad_su), -EINVAL);
-	ck_assert_int_eq(swe_volume_open(&v, t.paths, 0, NULL), -EINVAL);
-	ck_assert_int_eq(swe_volume_open(&v, (const char *[]){ "/dev/null" }, 1, NULL), -EINVAL);
+	ck_assert_int_eq(swe_volume_open(&v, missing, 2, NULL, &e), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent/swapfs-member"));
+	ck_assert_int_eq(swe_volume_open(&v, t.paths, 2, NULL, &e), -ENOSPC);	/* 64 KiB < 1 MiB unit */
+	ck_assert_ptr_nonnull(strstr(e.msg, "is too small"));
+	ck_assert_int_eq(swe_volume_open(&v, t.paths, 1, &bad_su, NULL), -EINVAL);
+	ck_assert_int_eq(swe_volume_open(&v, t.paths, 0, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(swe_volume_open(&v, (const char *[]){ "/dev/null" }, 1, NULL, NULL), -EINVAL);
 	ck_assert_ptr_null(v);
 	tu_images_destroy(&t);
 }
@@ -367,8 +428,8 @@ START_TEST(read_only_volume_refuses_writes)
 	struct swe_io io = { .op = SWE_WRITE, .len = 65536, .buf = buf,
 			     .cb = on_done, .priv = &d };
 
-	ck_assert_int_eq(swe_volume_open(&v, im.paths, 4, &ro), 0);
-	ck_assert_int_eq(swe_ring_create(&r, v, NULL, NULL), 0);
+	ck_assert_int_eq(swe_volume_open(&v, im.paths, 4, &ro, NULL), 0);
+	ck_assert_int_eq(swe_ring_create(&r, v, NULL, NULL, NULL), 0);
 	ck_assert_int_eq(swe_ring_submit(r, &io), -EROFS);
 	io.op = SWE_READ;
 	ck_assert_int_eq(swe_ring_submit(r, &io), 0);
@@ -388,7 +449,7 @@ START_TEST(arena_exhaustion_and_reuse)
 	void *bufs[64], *extra;
 	int n = 0;
 
-	ck_assert_int_eq(swe_arena_create(&a, 4 * MiB, 64 << 10, SWE_ARENA_NO_HUGEPAGES), 0);
+	ck_assert_int_eq(swe_arena_create(&a, 4 * MiB, 64 << 10, SWE_ARENA_NO_HUGEPAGES, NULL), 0);
 	ck_assert_uint_eq(swe_arena_size(a), 4 * MiB);
 	while (n < 64 && swe_arena_alloc(a, 100 << 10, &bufs[n]) == 0) {	/* 2 granules each */
 		ck_assert_uint_eq((uintptr_t)bufs[n] % 4096, 0);
@@ -425,7 +486,7 @@ START_TEST(arena_random_alloc_free)
 	size_t lens[128] = {0}, used = 0;
 	unsigned seed = 42;
 
-	ck_assert_int_eq(swe_arena_create(&a, 8 * MiB, 4096, SWE_ARENA_NO_HUGEPAGES), 0);
+	ck_assert_int_eq(swe_arena_create(&a, 8 * MiB, 4096, SWE_ARENA_NO_HUGEPAGES, NULL), 0);
 	for (int step = 0; step < 20000; step++) {
 		int i = rand_r(&seed) % 128;
 
@@ -468,6 +529,7 @@ static Suite *engine_suite(void)
 	tcase_add_test(io, short_io_is_resubmitted);
 	tcase_add_test(io, device_error_is_reported_with_context);
 	tcase_add_test(io, error_reports_member_and_offset);
+	tcase_add_test(io, error_text_belongs_to_its_request);
 	tcase_add_test(io, delay_fault_delays);
 	tcase_add_test(io, flush_error_propagates);
 	tcase_add_test(io, many_requests_in_flight);

@@ -301,13 +301,13 @@ static void fs_setup(void)
 	char msg[256];
 
 	ck_assert_int_eq(tu_images_create(&im, 2, sizes), 0);
-	ck_assert_int_eq(swe_volume_open(&vol, im.paths, 2, &(struct swe_volume_opts){ .stripe_unit = 4096 }), 0);
+	ck_assert_int_eq(swe_volume_open(&vol, im.paths, 2, &(struct swe_volume_opts){ .stripe_unit = 4096 }, NULL), 0);
 	ck_assert_int_eq(swf_geometry(&sb, sizes, 2, 1 << 20, 64 << 10, swe_volume_align(vol)), 0);
 	sb.version = SWF_VERSION;
 	swf_uuid_generate(&sb.fs_uuid);
 	for (int i = 0; i < 2; i++)
 		swf_uuid_generate(&sb.members[i]);
-	ck_assert_int_eq(swe_volume_set_layout(vol, sb.stripe_unit, sb.data_offset), 0);
+	ck_assert_int_eq(swe_volume_set_layout(vol, sb.stripe_unit, sb.data_offset, NULL), 0);
 	ck_assert_int_eq(sw_meta_format(vol, &sb, 0, 0), 0);
 	for (unsigned i = 0; i < 2; i++) {
 		struct swf_super m = sb;

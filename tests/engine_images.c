@@ -46,13 +46,17 @@ static int stream(struct swe_ring *r, enum swe_op op, char *buf, uint64_t size,
 
 			if (s->busy)
 				continue;
-			if ((err = s->io.result))
+			if ((err = s->io.result)) {
+				fprintf(stderr, "request failed: %s\n", s->io.errmsg);
 				break;
+			}
 			s->io = (struct swe_io){ .op = op, .offset = off, .len = len,
 						 .buf = buf + off, .cb = on_done, .priv = s };
 			s->busy = true;
-			if ((err = swe_ring_submit(r, &s->io)))
+			if ((err = swe_ring_submit(r, &s->io))) {
+				fprintf(stderr, "request refused: %s\n", s->io.errmsg);
 				s->busy = false;
+			}
 			off += len;
 		}
 		if (!err && (err = swe_ring_reap(r, true)) > 0)
@@ -61,7 +65,8 @@ static int stream(struct swe_ring *r, enum swe_op op, char *buf, uint64_t size,
 	if (swe_ring_wait_all(r) < 0 && !err)
 		err = -EIO;
 	for (int i = 0; i < DEPTH && !err; i++)
-		err = slots[i].io.result;
+		if ((err = slots[i].io.result))
+			fprintf(stderr, "request failed: %s\n", slots[i].io.errmsg);
 	return err;
 }
 
@@ -106,16 +111,17 @@ static int run_case(unsigned ndev, uint32_t su, uint64_t chunk)
 	struct swe_ring *ring = NULL;
 	char *wbuf, *rbuf;
 	uint64_t size;
+	struct swe_err e = { "" };	/* the text of a failed open or create */
 	int err;
 
 	if ((err = tu_images_create(&im, ndev, sizes)))
 		return err;
-	if ((err = swe_volume_open(&vol, im.paths, ndev, &vo)))
+	if ((err = swe_volume_open(&vol, im.paths, ndev, &vo, &e)))
 		goto out;
 	size = swe_volume_size(vol);
-	if ((err = swe_arena_create(&arena, 2 * size, 0, 0)))
+	if ((err = swe_arena_create(&arena, 2 * size, 0, 0, &e)))
 		goto out;
-	if ((err = swe_ring_create(&ring, vol, arena, NULL)))
+	if ((err = swe_ring_create(&ring, vol, arena, NULL, &e)))
 		goto out;
 	if ((err = swe_arena_alloc(arena, size, (void **)&wbuf)) ||
 	    (err = swe_arena_alloc(arena, size, (void **)&rbuf)))
@@ -139,7 +145,7 @@ static int run_case(unsigned ndev, uint32_t su, uint64_t chunk)
 out:
 	if (err)
 		fprintf(stderr, "FAIL: %u members, stripe unit %u: %s (%s)\n", ndev, su,
-			strerror(-err), swe_errmsg());
+			strerror(-err), e.msg);
 	swe_ring_destroy(ring);
 	swe_arena_destroy(arena);
 	swe_volume_close(vol);

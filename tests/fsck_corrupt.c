@@ -21,7 +21,7 @@ static struct swf_super sb;
 static void must(int err, const char *what)
 {
 	if (err) {
-		fprintf(stderr, "fsck_corrupt: %s: %s (%s)\n", what, strerror(-err), swe_errmsg());
+		fprintf(stderr, "fsck_corrupt: %s: %s\n", what, strerror(-err));
 		exit(1);
 	}
 }

@@ -102,6 +102,7 @@ static int format(char *const *paths, unsigned n, const struct mk_opts *o)
 	struct swf_super sb = {0};
 	uint64_t sizes[SWF_MAX_MEMBERS];
 	char what[256];
+	struct swe_err e;
 	int err;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -117,9 +118,9 @@ static int format(char *const *paths, unsigned n, const struct mk_opts *o)
 			return 1;
 		}
 	}
-	err = swe_volume_open(&vol, (const char *const *)paths, n, &vo);
+	err = swe_volume_open(&vol, (const char *const *)paths, n, &vo, &e);
 	if (err) {
-		fprintf(stderr, "mkswapfs: %s\n", swe_errmsg());
+		fprintf(stderr, "mkswapfs: %s\n", e.msg);
 		return 1;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -179,9 +180,13 @@ static int format(char *const *paths, unsigned n, const struct mk_opts *o)
 		return 0;
 	}
 	/* the new geometry must fit the engine's view of the members */
-	err = swe_volume_set_layout(vol, sb.stripe_unit, sb.data_offset);
-	if (!err)
-		err = sw_meta_format(vol, &sb, getuid(), getgid());
+	err = swe_volume_set_layout(vol, sb.stripe_unit, sb.data_offset, &e);
+	if (err) {
+		fprintf(stderr, "mkswapfs: %s\n", e.msg);
+		swe_volume_close(vol);
+		return 1;
+	}
+	err = sw_meta_format(vol, &sb, getuid(), getgid());
 	for (unsigned i = 0; i < n && !err; i++) {
 		struct swf_super m = sb;
 
@@ -193,8 +198,7 @@ static int format(char *const *paths, unsigned n, const struct mk_opts *o)
 	if (!err)
 		err = swe_volume_flush(vol);
 	if (err)
-		fprintf(stderr, "mkswapfs: writing the filesystem failed: %s\n",
-			swe_errmsg()[0] ? swe_errmsg() : strerror(-err));
+		fprintf(stderr, "mkswapfs: writing the filesystem failed: %s\n", strerror(-err));
 	else if (!o->quiet)
 		printf("formatted\n");
 	swe_volume_close(vol);

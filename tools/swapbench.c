@@ -138,6 +138,8 @@ static void *stream_thread(void *arg)
 	struct swe_ring *ring = NULL;
 	struct slot *slots = calloc(nslots, sizeof(*slots));
 	void *bufs = NULL;
+	struct swe_err e;
+	const char *why = NULL;	/* the failing call's or request's own text */
 	int err = -ENOMEM;
 
 	if (!slots)
@@ -146,7 +148,9 @@ static void *stream_thread(void *arg)
 	if (err)
 		goto out_ready;
 	memset(bufs, 0x5a, nslots * o->block);
-	err = swe_ring_create(&ring, c->vol, c->arena, &ro);
+	err = swe_ring_create(&ring, c->vol, c->arena, &ro, &e);
+	if (err)
+		why = e.msg;
 out_ready:
 	pthread_barrier_wait(&c->ready);
 	if (err)
@@ -162,6 +166,7 @@ out_ready:
 				continue;
 			if (s->io.result) {
 				err = s->io.result;
+				why = s->io.errmsg;
 				goto drain;
 			}
 			off = (k++ * o->threads + tid) * o->block;
@@ -175,6 +180,7 @@ out_ready:
 			err = swe_ring_submit(ring, &s->io);
 			if (err) {
 				s->busy = false;
+				why = s->io.errmsg;
 				goto drain;
 			}
 			started = true;
@@ -192,14 +198,16 @@ drain:
 	if (swe_ring_wait_all(ring) < 0 && !err)
 		err = -EIO;
 	for (unsigned i = 0; i < nslots && !err; i++)
-		if (slots[i].io.result)
+		if (slots[i].io.result) {
 			err = slots[i].io.result;
+			why = slots[i].io.errmsg;
+		}
 out:
 	if (err) {
 		pthread_mutex_lock(&c->lock);
 		if (!c->error) {
 			c->error = err;
-			fprintf(stderr, "swapbench: %s\n", swe_errmsg()[0] ? swe_errmsg() : strerror(-err));
+			fprintf(stderr, "swapbench: %s\n", why ? why : strerror(-err));
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
@@ -332,11 +340,12 @@ static int run_raw(const struct raw_opts *o)
 	struct swe_arena *arena = NULL;
 	struct series ew = {0}, er = {0}, fw = {0}, fr = {0};
 	struct raw_opts eff = *o;
+	struct swe_err e;
 	int err;
 
-	err = swe_volume_open(&vol, (const char *const *)o->members, o->ndev, &vo);
+	err = swe_volume_open(&vol, (const char *const *)o->members, o->ndev, &vo, &e);
 	if (err) {
-		fprintf(stderr, "swapbench: %s\n", swe_errmsg());
+		fprintf(stderr, "swapbench: %s\n", e.msg);
 		return 1;
 	}
 	if (!eff.size || eff.size > swe_volume_size(vol))
@@ -350,9 +359,9 @@ static int run_raw(const struct raw_opts *o)
 		swe_volume_close(vol);
 		return 2;
 	}
-	err = swe_arena_create(&arena, (size_t)eff.threads * eff.qd * eff.ndev * eff.block, 0, 0);
+	err = swe_arena_create(&arena, (size_t)eff.threads * eff.qd * eff.ndev * eff.block, 0, 0, &e);
 	if (err) {
-		fprintf(stderr, "swapbench: %s\n", swe_errmsg());
+		fprintf(stderr, "swapbench: %s\n", e.msg);
 		swe_volume_close(vol);
 		return 1;
 	}

@@ -40,14 +40,15 @@ struct thread_io *sw_thread_io(struct swapfs *fs)
 {
 	struct thread_io *t = pthread_getspecific(fs->ring_key);
 	struct swe_ring_opts ro = { .queue_depth = fs->queue_depth };
+	struct swe_err e;
 
 	if (t)
 		return t;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	if (swe_ring_create(&t->ring, fs->vol, fs->arena, &ro)) {
-		sw_err("cannot create an io_uring ring: %s", swe_errmsg());
+	if (swe_ring_create(&t->ring, fs->vol, fs->arena, &ro, &e)) {
+		sw_err("cannot create an io_uring ring: %s", e.msg);
 		free(t);
 		return NULL;
 	}
@@ -91,7 +92,7 @@ static void batch_done(struct swe_io *io, int result)
 	if (result && !b->result) {
 		b->result = result;
 		atomic_fetch_add(&b->fs->io_errors, 1);
-		sw_err("I/O error: %s", swe_errmsg());
+		sw_err("I/O error: %s", io->errmsg);
 	}
 }
 
@@ -119,7 +120,7 @@ static int batch_add(struct batch *b, enum swe_op op, uint64_t voff,
 	err = swe_ring_submit(b->t->ring, io);
 	if (err) {
 		b->n--;
-		sw_err("I/O request rejected: %s", swe_errmsg());
+		sw_err("I/O request rejected: %s", io->errmsg);
 		return b->result = err;
 	}
 	return 0;
@@ -210,7 +211,7 @@ static void ra_done(struct sw_job *job, int error)
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (error) {
 		atomic_fetch_add(&fs->io_errors, 1);
-		sw_err("read-ahead: %s", swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
+		sw_err("read-ahead: %s", swe_io_errmsg(job->io, job->nio, error));
 	}
 	free(x);
 	free(job);
@@ -875,7 +876,7 @@ static void wb_done(struct sw_job *job, int error)
 	if (error) {
 		atomic_fetch_add(&fs->io_errors, 1);
 		sw_err("write-behind of inode %llu failed: %s",
-		       (unsigned long long)w->ino->a.ino, swe_errmsg()[0] ? swe_errmsg() : strerror(-error));
+		       (unsigned long long)w->ino->a.ino, swe_io_errmsg(job->io, job->nio, error));
 		/* fresh space must never show what the failed write left there */
 		sw_unmap_runs(fs, w->ino, w->runs, w->nruns);
 		wb_lost(fs, w->ino, w->c, error);

@@ -146,7 +146,7 @@ static void job_done(struct sw_job *job, int error)
 		atomic_compare_exchange_strong(&d->error, &none, error);
 		atomic_fetch_add(&d->fs->io_errors, 1);
 		sw_err("client %s of inode %llu failed: %s", d->write ? "write" : "read",
-		       (unsigned long long)d->ino->a.ino, swe_errmsg());
+		       (unsigned long long)d->ino->a.ino, swe_io_errmsg(job->io, job->nio, error));
 	}
 	free(job);
 	if (atomic_fetch_sub(&d->pending, 1) == 1)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -48,7 +49,7 @@ static void start_job(struct swe_ring *ring, struct sw_job *j)
 		io->priv = j;
 		err = swe_ring_submit(ring, io);
 		if (err) {
-			sw_err("I/O request rejected: %s", swe_errmsg());
+			sw_err("I/O request rejected: %s", io->errmsg);
 			if (!j->error)
 				j->error = err;
 			j->pending--;
@@ -63,10 +64,14 @@ static void *run(void *arg)
 	struct sw_iothread *t = arg;
 	struct swe_ring_opts ro = { .queue_depth = t->queue_depth };
 	struct swe_ring *ring;
+	struct swe_err e;
+	int err;
 
 	/* the ring belongs to this thread (SINGLE_ISSUER) */
-	t->start_error = swe_ring_create(&ring, t->vol, t->arena, &ro);
-	if (!t->start_error)
+	t->start_error = swe_ring_create(&ring, t->vol, t->arena, &ro, &e);
+	if (t->start_error)
+		sw_err("I/O thread: %s", e.msg);
+	else
 		t->start_error = swe_ring_set_notify(ring, t->efd);
 	pthread_mutex_lock(&t->lock);
 	t->started = true;
@@ -96,8 +101,8 @@ static void *run(void *arg)
 				break;
 			continue;
 		}
-		if (swe_ring_wait_event(ring, &notified) < 0)
-			sw_err("I/O thread: %s", swe_errmsg());
+		if ((err = swe_ring_wait_event(ring, &notified)) < 0)
+			sw_err("I/O thread: waiting for I/O: %s", strerror(-err));
 	}
 	swe_ring_destroy(ring);
 	return NULL;

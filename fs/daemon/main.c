@@ -27,6 +27,7 @@ struct cli {
 	char *devices;
 	char *staging;
 	char *read_ahead;
+	char *log_file, *log_level;
 	unsigned qd, io_threads;
 	double commit_interval;
 	double attr_timeout;
@@ -44,6 +45,8 @@ static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("commit=%lf", commit_interval),
 	CLI_OPT("attr_timeout=%lf", attr_timeout),
 	CLI_OPT("read_ahead=%s", read_ahead),
+	CLI_OPT("log=%s", log_file),
+	CLI_OPT("log_level=%s", log_level),
 	CLI_OPT("no_client", no_client),
 	CLI_OPT("client_fixed", client_fixed),
 	FUSE_OPT_KEY("ro", KEY_RO),
@@ -100,6 +103,10 @@ static void usage(void)
 "  -o ro                  mount read-only (nothing is written to the members)\n"
 "  -o no_client           no client path: libswapfs and swapfs.aio cannot connect\n"
 "  -o client_fixed        register client buffers with io_uring as fixed buffers\n"
+"  -o log=FILE            append messages to FILE, time-stamped (default: stderr\n"
+"                         with -f, syslog without)\n"
+"  -o log_level=LEVEL     err, warning, notice, info or debug (default: notice,\n"
+"                         info with -f, debug with -d)\n"
 "  -o allow_other         let other users access the mount (off by default)\n"
 "  -o default_permissions kernel permission checks (always on)\n"
 "  -f                     stay in the foreground\n"
@@ -118,6 +125,31 @@ static void usage(void)
 "Client path: applications using libswapfs (or Python's swapfs.aio) move\n"
 "data between their shared buffers and the members with no copy through\n"
 "FUSE, on the same files; see libswapfs.h and docs/CLIENT.md.\n\n");
+}
+
+/* The log's level and file (-o log_level=, -d, -o log=), before daemonizing. */
+static int setup_log(const struct cli *c, const struct fuse_cmdline_opts *o)
+{
+	int level = c->log_level ? sw_log_level_parse(c->log_level) :
+		    o->debug ? SW_LOG_DEBUG : o->foreground ? SW_LOG_INFO : SW_LOG_NOTICE;
+	int err;
+
+	if (level < 0) {
+		fprintf(stderr, "swapfs: log_level=%s: expected err, warning, notice, info or debug\n",
+			c->log_level);
+		return level;
+	}
+	sw_log_set_level(level);
+	if (c->log_file && (err = sw_log_to_file(c->log_file))) {
+		fprintf(stderr, "swapfs: log=%s: cannot open: %s\n", c->log_file, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void fuse_log_to_sw(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	sw_vlog((int)level, fmt, ap);
 }
 
 static void *committer(void *arg)
@@ -218,6 +250,7 @@ static int arm_faults(struct swapfs *fs, const char *spec)
 		return -ENOMEM;
 	for (char *r = strtok_r(copy, ";", &save); r && !err; r = strtok_r(NULL, ";", &save)) {
 		struct swe_fault f = {0};
+		struct swe_err e;
 		char ops[8] = "";
 		unsigned long long nth, count;
 		unsigned delay = 0;
@@ -233,8 +266,8 @@ static int arm_faults(struct swapfs *fs, const char *spec)
 		f.nth = nth;
 		f.count = count;
 		f.delay_us = delay;
-		if (swe_fault_add(fs->vol, &f) < 0) {
-			fprintf(stderr, "swapfs: SWAPFS_FAULTS: %s\n", swe_errmsg());
+		if (swe_fault_add(fs->vol, &f, &e) < 0) {
+			fprintf(stderr, "swapfs: SWAPFS_FAULTS: %s\n", e.msg);
 			err = -EINVAL;
 		}
 	}
@@ -248,6 +281,7 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	char msg[1024], **members;
 	int n = split_members(devices, &members, SWF_MAX_MEMBERS), err;
 	struct sw_load_report rep = {0};
+	struct swe_err e;
 
 	if (n < 0) {
 		fprintf(stderr, "swapfs: '%s': expected DEVICE[:DEVICE...]\n", devices);
@@ -311,9 +345,9 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 	}
 	if (rep.ckpt_torn)
 		fprintf(stderr, "swapfs: note: %s\n", rep.why);
-	err = swe_arena_create(&fs->arena, staging, 0, 0);
+	err = swe_arena_create(&fs->arena, staging, 0, 0, &e);
 	if (err) {
-		fprintf(stderr, "swapfs: staging memory: %s\n", swe_errmsg());
+		fprintf(stderr, "swapfs: staging memory: %s\n", e.msg);
 		sw_meta_close(&fs->meta);
 		swe_volume_close(fs->vol);
 		return err;
@@ -423,6 +457,10 @@ int main(int argc, char **argv)
 		ret = 2;
 		goto out_opts;
 	}
+	if (setup_log(&cli, &opts)) {
+		ret = 2;
+		goto out_opts;
+	}
 	fs.read_only = cli.read_only;
 	fs.foreground = opts.foreground;
 	fs.queue_depth = cli.qd;
@@ -468,8 +506,9 @@ int main(int argc, char **argv)
 	if (mount_path)
 		find_bdi(&fs, mount_path);
 	fs.read_ahead = read_ahead;
-	if (!fs.foreground)
+	if (!fs.foreground && !cli.log_file)
 		sw_log_to_syslog("swapfs");
+	fuse_set_log_func(fuse_log_to_sw);	/* libfuse's messages too, not to /dev/null */
 	fuse_daemonize(opts.foreground);
 	/* threads start after daemonizing: fork keeps only the calling thread */
 	pthread_mutex_init(&fs.stop_lock, NULL);
@@ -479,8 +518,8 @@ int main(int argc, char **argv)
 		cli.io_threads = swe_volume_ndev(fs.vol) < SW_MAX_IO_THREADS ?
 				 swe_volume_ndev(fs.vol) : SW_MAX_IO_THREADS;
 	for (fs.nio = 0; fs.nio < cli.io_threads; fs.nio++)
-		if (sw_iothread_start(&fs.io[fs.nio], fs.vol, fs.arena, fs.queue_depth)) {
-			sw_err("cannot start I/O thread %u: %s", fs.nio, swe_errmsg());
+		if ((ret = sw_iothread_start(&fs.io[fs.nio], fs.vol, fs.arena, fs.queue_depth))) {
+			sw_err("cannot start I/O thread %u: %s", fs.nio, strerror(-ret));
 			break;
 		}
 	if (!fs.nio)
@@ -528,6 +567,8 @@ out_args:
 	free(cli.devices);
 	free(cli.staging);
 	free(cli.read_ahead);
+	free(cli.log_file);
+	free(cli.log_level);
 	fuse_opt_free_args(&args);
 	return ret;
 }

@@ -9,6 +9,7 @@
 #define SWAPFS_FSLIB_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -483,7 +484,7 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
  * Logging (log.c): one log for the daemon and the library
  * ==================================================================== */
 
-/* Levels are syslog's priorities. */
+/* Levels are syslog's priorities (and libfuse's). */
 enum sw_log_level {
 	SW_LOG_ERR = 3,
 	SW_LOG_WARNING = 4,
@@ -491,15 +492,33 @@ enum sw_log_level {
 	SW_LOG_INFO = 6,
 	SW_LOG_DEBUG = 7,
 };
-/* One message: "swapfs: TEXT" on stderr until sw_log_to_syslog(). */
+/*
+ * One message, one line, written whole (threads never interleave):
+ * "swapfs: TEXT" on stderr until a destination below is chosen.  A
+ * trailing newline in fmt is dropped.  errno is preserved.
+ */
 void sw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sw_vlog(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 #define sw_err(...) sw_log(SW_LOG_ERR, __VA_ARGS__)
 #define sw_warn(...) sw_log(SW_LOG_WARNING, __VA_ARGS__)
 #define sw_notice(...) sw_log(SW_LOG_NOTICE, __VA_ARGS__)
 #define sw_info(...) sw_log(SW_LOG_INFO, __VA_ARGS__)
 #define sw_debug(...) sw_log(SW_LOG_DEBUG, __VA_ARGS__)
+/*
+ * Configuration, at startup before any other thread runs.  Messages of a
+ * level above the threshold are dropped (default SW_LOG_INFO).
+ */
+void sw_log_set_level(int level);
+/* "err", "warning", "notice", "info" or "debug": its level; -EINVAL otherwise. */
+int sw_log_level_parse(const char *name);
 /* From now on, messages go to syslog under ident (a backgrounded daemon). */
 void sw_log_to_syslog(const char *ident);
+/*
+ * From now on, messages are appended to path (created 0640), each line
+ * "2026-01-31T12:00:00.123456Z swapfs[PID] LEVEL: TEXT" (UTC).  The file
+ * stays open across fork and daemonizing.  Returns 0 or -errno.
+ */
+int sw_log_to_file(const char *path);
 
 /* ====================================================================
  * Command-line helpers shared by the daemon and the tools (args.c)

@@ -65,6 +65,7 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 	struct swe_volume *vol;
 	struct swf_super first, s;
 	char u1[37], u2[37];
+	struct swe_err e;
 	size_t note = 0;
 	int err;
 	int from_replica = -1;	/* a member whose superblock came from its replica */
@@ -72,9 +73,9 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 	*out = NULL;
 	if (msglen)
 		msg[0] = 0;
-	err = swe_volume_open(&vol, paths, n, &vo);
+	err = swe_volume_open(&vol, paths, n, &vo, &e);
 	if (err) {
-		snprintf(msg, msglen, "%s", swe_errmsg());
+		snprintf(msg, msglen, "%s", e.msg);
 		return err;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -133,9 +134,9 @@ int sw_fsvol_open(const char *const *paths, unsigned n, bool read_only,
 						 "%s%s: primary superblock damaged, using its replica (swapfsck rewrites the primary)",
 						 note ? "; " : "", paths[i]);
 	}
-	err = swe_volume_set_layout(vol, first.stripe_unit, first.data_offset);
+	err = swe_volume_set_layout(vol, first.stripe_unit, first.data_offset, &e);
 	if (err) {
-		snprintf(msg, msglen, "%s", swe_errmsg());
+		snprintf(msg, msglen, "%s", e.msg);
 		goto fail;
 	}
 	*sb = first;
