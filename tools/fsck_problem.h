@@ -1,12 +1,17 @@
 /*
- * fsck_problem.h - every problem swapfsck can report: one row each, as
- * e2fsck/problem.c does.  Codes group by pass (0x01xx superblocks,
- * 0x02xx metadata area, 0x03xx inodes and directories, 0x04xx extents).
+ * fsck_problem.h - the problems swapfsck reports, as e2fsck/problem.h: a
+ * code each, and the context their messages are filled from.  The table
+ * (message, fix, flags of each code) and the expansion codes of its
+ * templates are in fsck_problem.c.  Codes group by pass (0x01xx
+ * superblocks, 0x02xx metadata area, 0x03xx inodes and directories,
+ * 0x04xx extents).
  */
 #ifndef SWAPFS_FSCK_PROBLEM_H
 #define SWAPFS_FSCK_PROBLEM_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum fsck_problem {
 	PR_SB_PRIMARY = 0x0101,		/* primary superblock damaged, replica good */
@@ -30,52 +35,41 @@ enum fsck_problem {
 	PR_EXTENT_OVERLAP = 0x0401,	/* volume space owned by two extents */
 };
 
-struct fsck_problem_desc {
-	enum fsck_problem code;
-	const char *message;	/* printf format, filled from the context */
-	const char *fix;	/* what answering yes does */
-	bool expected_after_crash;	/* -p fixes it silently */
+/*
+ * One problem found: what its message and fix name (each field has its
+ * expansion code, fsck_problem.c), zero where unused.
+ */
+struct problem_context {
+	uint64_t ino, ino2;	/* the inode concerned, a second one */
+	uint64_t dir;		/* the directory holding the entry */
+	uint64_t blk;		/* a byte offset: in a file, in the log */
+	uint64_t num, num2;	/* counts, sizes in bytes, link counts, a mode */
+	int64_t len, len2;	/* byte lengths that may be -1 (unreadable) */
+	uint64_t gen;		/* a checkpoint generation */
+	uint64_t seq, seq2;	/* sequence numbers: of log records, of mounts */
+	unsigned member;	/* a member or metadata mirror */
+	const char *name;	/* a directory entry's name */
+	const char *str;	/* a path, a checkpoint slot, a record type */
+	bool leftover;		/* what a crash leaves: -n reports it as recovery to do */
 };
 
-static const struct fsck_problem_desc fsck_problems[] = {
-	{ PR_SB_PRIMARY, "member %s: primary superblock is damaged (replica is good)",
-	  "rewrite it from the replica", true },
-	{ PR_SB_REPLICA, "member %s: superblock replica is damaged or differs",
-	  "rewrite it from the primary", true },
-	{ PR_SB_STALE, "member %s (%s) is older than the others (mount %llu vs %llu): a stale copy of it",
-	  "none (no repair makes its old data new): put its current copy back", false },
-	{ PR_CKPT_MIRROR, "metadata mirror %s: checkpoint generation %llu is missing or damaged",
-	  "write a new checkpoint to both mirrors", true },
-	{ PR_LOG_MIRROR, "metadata mirrors hold different logs (%s)",
-	  "write a new checkpoint to both mirrors", true },
-	{ PR_LOG_TORN, "metadata mirror %s: damaged record after the valid log (torn write)",
-	  "write a new checkpoint, dropping the damaged tail", true },
-	{ PR_BAD_RECORD, "%llu metadata record(s) contradict the table (first: type %s)",
-	  "drop them", false },
-	{ PR_CKPT_LOST, "checkpoint slot %s is unreadable on every mirror and may have held a newer table than generation %llu (in use)",
-	  "keep generation %llu; what only the damaged checkpoint held is lost", false },
-	{ PR_CKPT_TORN, "checkpoint slot %s is unreadable on every mirror; the log continues generation %llu (an interrupted checkpoint)",
-	  "write a new checkpoint", true },
-	{ PR_LOG_NEWER, "metadata log holds %llu record(s) newer than the checkpoint in use (generation %llu, sequence %llu)",
-	  "drop them; the changes they record are lost", false },
-	{ PR_LOG_CORRUPT, "metadata log is damaged at byte %llu and %llu valid record(s) follow (sequence %llu..%llu): damage, not a torn write",
-	  "drop the damaged record and everything after it; the changes they record are lost", false },
-	{ PR_DIRENT_DANGLING, "directory inode %llu: entry '%s' names missing inode %llu",
-	  "remove the entry", false },
-	{ PR_DIR_EXTRA_LINK, "directory inode %llu: entry '%s' is a second name of directory %llu",
-	  "remove the entry", false },
-	{ PR_UNREACHABLE, "inode %llu has %llu link(s) but no directory entry",
-	  "move it to /lost+found", false },
-	{ PR_ORPHAN, "inode %llu has no links (open and unlinked when the daemon stopped)",
-	  "free it and its %llu bytes", true },
-	{ PR_NLINK, "inode %llu: link count %llu, entries say %llu",
-	  "set the link count", false },
-	{ PR_BAD_MODE, "inode %llu: unknown file type (mode %llo)",
-	  "make it a regular file", false },
-	{ PR_SYMLINK_TARGET, "inode %llu: symbolic link without a target",
-	  "free it and remove its entries", false },
-	{ PR_EXTENT_OVERLAP, "inode %llu: %llu bytes at file offset %llu also belong to inode %llu",
-	  "unmap them from inode %llu (they read as zeros)", false },
+/* The default answer and severity of a problem. */
+#define PR_PREEN_OK	0x1u	/* a crash leaves it: -p fixes it */
+#define PR_NO_FIX	0x2u	/* no repair exists: answered no, never asked (-y and -p too) */
+#define PR_LOSS		0x4u	/* metadata loss: left unrepaired, nothing after pass 0 is written */
+#define PR_CHECKPOINT	0x8u	/* the fix is a new checkpoint on both mirrors */
+
+struct fsck_problem_desc {
+	enum fsck_problem code;
+	const char *message;	/* template, filled from the context */
+	const char *fix;	/* what answering yes does: template too */
+	unsigned flags;		/* PR_* above */
 };
+
+/* The row of code; NULL for a code not in the table. */
+const struct fsck_problem_desc *fsck_problem_find(enum fsck_problem code);
+/* Fill template tmpl from pctx into buf (always terminated, cut to size). */
+void fsck_problem_expand(char *buf, size_t size, const char *tmpl,
+			   const struct problem_context *pctx);
 
 #endif

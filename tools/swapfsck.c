@@ -6,7 +6,7 @@
  *   pass 2  inodes and directories: entries, reachability, link counts, types
  *   pass 3  extents: no volume space owned twice; free space summary
  *
- * Problems come from one table (fsck_problem.h).  Repairs are applied to
+ * Problems come from one table (fsck_problem.c).  Repairs are applied to
  * the in-memory table as records and written as one new checkpoint at the
  * end, the same way the daemon persists its table.  Exit codes are
  * e2fsck's, OR-ed: 0 clean, 1 corrected, 4 left uncorrected, 8 operational
@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,20 +39,11 @@ struct fsck {
 	struct sw_meta m;
 	bool loaded, table_changed, need_checkpoint;
 	bool keep_log;		/* metadata loss left unrepaired: write nothing */
-	bool leftover;		/* the problem being reported is what a crash leaves */
 	uint32_t max_gen;	/* highest generation on the metadata area */
 	uint64_t max_seq;	/* highest sequence number in the logs */
 	unsigned found, fixed, left, fixed_pass0, pending;
 	json_object *jproblems;
 };
-
-static const struct fsck_problem_desc *describe(enum fsck_problem code)
-{
-	for (size_t i = 0; i < sizeof(fsck_problems) / sizeof(fsck_problems[0]); i++)
-		if (fsck_problems[i].code == code)
-			return &fsck_problems[i];
-	return NULL;
-}
 
 static void cancel(struct fsck *f)
 {
@@ -62,28 +52,24 @@ static void cancel(struct fsck *f)
 }
 
 /*
- * Report a problem (message filled from the varargs) and decide whether to
- * fix it; the fix text takes fix_arg where it has a %llu.  The formats come
- * from the problem table, so they cannot be checked at the call.
+ * Report a problem (its message and fix filled from pctx) and decide
+ * whether to fix it, as e2fsck's fix_problem: by the mode and the
+ * problem's flags.  A problem with no repair is answered no in any mode.
  */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long fix_arg, ...)
+static bool problem(struct fsck *f, enum fsck_problem code, const struct problem_context *pctx)
 {
-	const struct fsck_problem_desc *d = describe(code);
+	const struct fsck_problem_desc *d = fsck_problem_find(code);
+	enum mode mode = d->flags & PR_NO_FIX ? MODE_NO : f->mode;
 	char msg[1024], fix[256];
 	bool yes = false, pending;
-	va_list ap;
 
-	va_start(ap, fix_arg);
-	vsnprintf(msg, sizeof(msg), d->message, ap);
-	va_end(ap);
-	snprintf(fix, sizeof(fix), d->fix, fix_arg);
+	fsck_problem_expand(msg, sizeof(msg), d->message, pctx);
+	fsck_problem_expand(fix, sizeof(fix), d->fix, pctx);
 	f->found++;
-	switch (f->mode) {
+	switch (mode) {
 	case MODE_YES: yes = true; break;
 	case MODE_NO: yes = false; break;
-	case MODE_PREEN: yes = d->expected_after_crash; break;
+	case MODE_PREEN: yes = d->flags & PR_PREEN_OK; break;
 	case MODE_ASK:
 		if (f->always_yes) {
 			yes = true;
@@ -116,8 +102,8 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 	 * reported as recovery still to do, not as an error (e2fsck -n skips
 	 * the recovery of its journal likewise).
 	 */
-	pending = f->mode == MODE_NO && f->leftover;
-	if ((f->mode != MODE_ASK || !isatty(STDIN_FILENO)) && !f->json) {
+	pending = mode == MODE_NO && pctx->leftover;
+	if ((mode != MODE_ASK || !isatty(STDIN_FILENO)) && !f->json) {
 		if (pending)
 			printf("0x%04x %s\n  %s at the next mount (recovery after a crash)\n",
 			       code, msg, fix);
@@ -141,11 +127,14 @@ static bool problem(struct fsck *f, enum fsck_problem code, unsigned long long f
 			json_object_object_add(p, "recovery", json_object_new_boolean(true));
 		json_object_array_add(f->jproblems, p);
 	}
-	if (f->mode == MODE_PREEN && !yes && !f->json)
+	if (mode == MODE_PREEN && !yes && !f->json)
 		printf("  UNEXPECTED INCONSISTENCY: run swapfsck without -p\n");
+	if (yes && (d->flags & PR_CHECKPOINT))
+		f->need_checkpoint = true;
+	if (!yes && (d->flags & PR_LOSS))
+		f->keep_log = true;
 	return yes;
 }
-#pragma GCC diagnostic pop
 
 static const char *cur_pass;
 
@@ -197,15 +186,14 @@ static int check_superblocks(struct fsck *f)
 		struct swf_super sp, sr;
 		int ep = swe_member_pread(f->vol, i, p, SWF_SB_SIZE, SWF_SB_OFFSET);
 		int er = swe_member_pread(f->vol, i, r, SWF_SB_SIZE, SWF_SB_REPLICA_OFFSET);
-		char who[16];
+		struct problem_context pctx = { .member = i };
 
-		snprintf(who, sizeof(who), "%u", i);
 		if (!ep)
 			ep = swf_super_decode(&sp, p);
 		if (!er)
 			er = swf_super_decode(&sr, r);
 		if (ep && !er) {
-			if (problem(f, PR_SB_PRIMARY, 0, who) &&
+			if (problem(f, PR_SB_PRIMARY, &pctx) &&
 			    swe_member_pwrite(f->vol, i, r, SWF_SB_SIZE, SWF_SB_OFFSET))
 				rc = EXIT_OPERR;
 		} else if (!ep && (er || memcmp(p, r, SWF_SB_SIZE))) {
@@ -214,12 +202,11 @@ static int check_superblocks(struct fsck *f)
 			if (!er && sr.mount_seq == sp.mount_seq + 1) {
 				sr.mount_seq = sp.mount_seq;
 				swf_super_encode(&sr, r);
-				f->leftover = !memcmp(p, r, SWF_SB_SIZE);
+				pctx.leftover = !memcmp(p, r, SWF_SB_SIZE);
 			}
-			if (problem(f, PR_SB_REPLICA, 0, who) &&
+			if (problem(f, PR_SB_REPLICA, &pctx) &&
 			    swe_member_pwrite(f->vol, i, p, SWF_SB_SIZE, SWF_SB_REPLICA_OFFSET))
 				rc = EXIT_OPERR;
-			f->leftover = false;
 		}
 	}
 	free(p);
@@ -344,19 +331,11 @@ static int check_metadata(struct fsck *f)
 	 * bytes new, so none is offered, -y and -p included, and nothing is
 	 * written (a new checkpoint would hide which metadata is the newer).
 	 */
-	for (unsigned i = 0; i < f->n && rep.nstale; i++) {
-		enum mode mode = f->mode;
-		char who[16];
-
-		if (!rep.stale[i])
-			continue;
-		snprintf(who, sizeof(who), "%u", i);
-		f->mode = MODE_NO;
-		problem(f, PR_SB_STALE, 0, who, f->members[i],
-			(unsigned long long)rep.member_seq[i], (unsigned long long)rep.newest_seq);
-		f->mode = mode;
-		f->keep_log = true;
-	}
+	for (unsigned i = 0; i < f->n && rep.nstale; i++)
+		if (rep.stale[i])
+			problem(f, PR_SB_STALE, &(struct problem_context){ .member = i,
+				.str = f->members[i], .seq = rep.member_seq[i],
+				.seq2 = rep.newest_seq });
 	if (rep.nstale && f->mode != MODE_NO && !f->json)
 		printf("swapfsck: %u stale member(s): not repaired, nothing written after pass 0\n",
 		       rep.nstale);
@@ -367,80 +346,49 @@ static int check_metadata(struct fsck *f)
 	if (rep.ckpt_lost || rep.ckpt_torn) {
 		char slot[2] = { (char)('A' + rep.lost_slot), 0 };
 
-		f->leftover = rep.ckpt_torn;	/* an interrupted checkpoint: the mount completes it */
-		if (problem(f, rep.ckpt_lost ? PR_CKPT_LOST : PR_CKPT_TORN,
-			    (unsigned long long)rep.generation, slot,
-			    (unsigned long long)rep.generation))
-			f->need_checkpoint = true;
-		else if (rep.ckpt_lost)
-			f->keep_log = true;
-		f->leftover = false;
+		/* an interrupted checkpoint (torn) is a leftover: the mount completes it */
+		problem(f, rep.ckpt_lost ? PR_CKPT_LOST : PR_CKPT_TORN,
+			&(struct problem_context){ .str = slot, .gen = rep.generation,
+						   .leftover = rep.ckpt_torn });
 	}
-	if (rep.newer_records) {
-		if (problem(f, PR_LOG_NEWER, 0, (unsigned long long)rep.newer_records,
-			    (unsigned long long)rep.generation, (unsigned long long)rep.ckpt_seq))
-			f->need_checkpoint = true;
-		else
-			f->keep_log = true;
-	}
-	if (rep.orphan_records) {
-		if (problem(f, PR_LOG_CORRUPT, 0, (unsigned long long)rep.damage_at,
-			    (unsigned long long)rep.orphan_records,
-			    (unsigned long long)rep.orphan_first_seq,
-			    (unsigned long long)rep.orphan_last_seq))
-			f->need_checkpoint = true;
-		else
-			f->keep_log = true;
-	}
+	if (rep.newer_records)
+		problem(f, PR_LOG_NEWER, &(struct problem_context){ .num = rep.newer_records,
+			.gen = rep.generation, .seq = rep.ckpt_seq });
+	if (rep.orphan_records)
+		problem(f, PR_LOG_CORRUPT, &(struct problem_context){ .blk = rep.damage_at,
+			.num = rep.orphan_records, .seq = rep.orphan_first_seq,
+			.seq2 = rep.orphan_last_seq });
 	if (rep.newer_records || rep.orphan_records)
 		print_lost(f, &lost);
 	if (f->keep_log && f->mode == MODE_PREEN)
 		return EXIT_LEFT;	/* e2fsck -p: stop at an unexpected inconsistency */
 	for (unsigned d = 0; d < nm; d++) {
 		unsigned slot = rep.generation % 2;
-		char who[16];
 
-		snprintf(who, sizeof(who), "%u", d);
 		if (!rep.ckpt_err[d][slot] && rep.ckpt_gen[d][slot] == rep.generation)
 			continue;
 		/* an interrupted checkpoint: this mirror still holds the two before it */
-		f->leftover = !rep.ckpt_err[d][slot] && rep.ckpt_gen[d][slot] < rep.generation &&
-			      !rep.ckpt_err[d][!slot] && rep.ckpt_gen[d][!slot] + 1 == rep.generation;
-		if (problem(f, PR_CKPT_MIRROR, 0, who, (unsigned long long)rep.generation))
-			f->need_checkpoint = true;
-		f->leftover = false;
+		problem(f, PR_CKPT_MIRROR, &(struct problem_context){ .member = d,
+			.gen = rep.generation,
+			.leftover = !rep.ckpt_err[d][slot] && rep.ckpt_gen[d][slot] < rep.generation &&
+				    !rep.ckpt_err[d][!slot] &&
+				    rep.ckpt_gen[d][!slot] + 1 == rep.generation });
 	}
-	if (nm == 2 && rep.log_head[0] != rep.log_head[1]) {
-		char what[96];
-
-		snprintf(what, sizeof(what), "valid prefixes of %lld and %lld bytes",
-			 (long long)rep.log_head[0], (long long)rep.log_head[1]);
-		f->leftover = logs_agree(f, rep.log_head[0] < rep.log_head[1] ?
-					 rep.log_head[0] : rep.log_head[1]);
-		if (problem(f, PR_LOG_MIRROR, 0, what))
-			f->need_checkpoint = true;
-		f->leftover = false;
-	}
-	for (unsigned d = 0; d < nm; d++) {
-		char who[16];
-
-		snprintf(who, sizeof(who), "%u", d);
-		if (rep.log_torn[d] && !rep.orphan_records && !rep.newer_records &&
-		    problem(f, PR_LOG_TORN, 0, who))
-			f->need_checkpoint = true;
-	}
-	if (f->m.bad_records &&
-	    problem(f, PR_BAD_RECORD, 0, (unsigned long long)f->m.bad_records,
-		    rec_name(f->m.bad_first_type)))
-		f->need_checkpoint = true;
+	if (nm == 2 && rep.log_head[0] != rep.log_head[1])
+		problem(f, PR_LOG_MIRROR, &(struct problem_context){ .len = rep.log_head[0],
+			.len2 = rep.log_head[1],
+			.leftover = logs_agree(f, rep.log_head[0] < rep.log_head[1] ?
+					       rep.log_head[0] : rep.log_head[1]) });
+	for (unsigned d = 0; d < nm; d++)
+		if (rep.log_torn[d] && !rep.orphan_records && !rep.newer_records)
+			problem(f, PR_LOG_TORN, &(struct problem_context){ .member = d });
+	if (f->m.bad_records)
+		problem(f, PR_BAD_RECORD, &(struct problem_context){ .num = f->m.bad_records,
+			.str = rec_name(f->m.bad_first_type) });
 	return 0;
 }
 
 /* ---- pass 2: inodes and directories ------------------------------------ */
-
-#define FOR_EACH_INODE(m, i) \
-	for (size_t s_ = 0; s_ < (m)->hsize; s_++) \
-		for (struct sw_inode *i = (m)->htab[s_], *n_; i && ((n_ = i->hnext), 1); i = n_)
 
 static bool known_type(uint32_t mode)
 {
@@ -481,11 +429,13 @@ static void check_tree(struct fsck *f)
 	struct sw_meta *m = &f->m;
 	struct sw_inode **queue = malloc((m->count + 1) * sizeof(*queue));
 	size_t qh = 0, qt = 0;
+	struct sw_inode_iter it;
+	struct sw_inode *i;
 
 	pass(f, "Pass 2: inodes and directories");
 	if (!queue)
 		return;
-	FOR_EACH_INODE(m, i) {
+	sw_for_each_inode(m, &it, i) {
 		i->nlookup = 0;	/* scratch: entries naming it */
 		i->nopen = 0;	/* scratch: directory reached */
 	}
@@ -503,14 +453,14 @@ static void check_tree(struct fsck *f)
 				continue;
 			c = sw_inode_get(m, e->ino);
 			if (!c) {
-				if (problem(f, PR_DIRENT_DANGLING, 0, (unsigned long long)d->a.ino,
-					    e->name, (unsigned long long)e->ino))
+				if (problem(f, PR_DIRENT_DANGLING, &(struct problem_context){
+					    .dir = d->a.ino, .name = e->name, .ino = e->ino }))
 					remove_entry(f, d, e);
 				continue;
 			}
 			if (c->dir && c->nopen) {
-				if (problem(f, PR_DIR_EXTRA_LINK, 0, (unsigned long long)d->a.ino,
-					    e->name, (unsigned long long)c->a.ino))
+				if (problem(f, PR_DIR_EXTRA_LINK, &(struct problem_context){
+					    .dir = d->a.ino, .name = e->name, .ino = c->a.ino }))
 					remove_entry(f, d, e);
 				else
 					c->nlookup++;
@@ -529,25 +479,27 @@ static void check_tree(struct fsck *f)
 	/* inodes: types, symlinks, reachability */
 	uint64_t seen = 0, total = m->count;
 
-	FOR_EACH_INODE(m, i) {
+	sw_for_each_inode(m, &it, i) {
 		progress(f, ++seen, total);
 		if (i->a.ino == SW_ROOT_INO)
 			continue;
 		if (!known_type(i->a.mode) &&
-		    problem(f, PR_BAD_MODE, 0, (unsigned long long)i->a.ino,
-			    (unsigned long long)i->a.mode)) {
+		    problem(f, PR_BAD_MODE, &(struct problem_context){ .ino = i->a.ino,
+								     .num = i->a.mode })) {
 			struct swf_inode_rec a = i->a;
 
 			a.mode = S_IFREG | (a.mode & 07777);
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE, .u.inode = a });
 		}
 		if (S_ISLNK(i->a.mode) && !i->symlink &&
-		    problem(f, PR_SYMLINK_TARGET, 0, (unsigned long long)i->a.ino)) {
-			for (size_t hs = 0; hs < m->hsize; hs++)
-				for (struct sw_inode *d = m->htab[hs]; d; d = d->hnext)
-					for (size_t k = 0; d->dir && k < d->dir->n; k++)
-						if (d->dir->e[k].ino == i->a.ino)
-							remove_entry(f, d, &d->dir->e[k]);
+		    problem(f, PR_SYMLINK_TARGET, &(struct problem_context){ .ino = i->a.ino })) {
+			struct sw_inode_iter dit;
+			struct sw_inode *d;
+
+			sw_for_each_inode(m, &dit, d)
+				for (size_t k = 0; d->dir && k < d->dir->n; k++)
+					if (d->dir->e[k].ino == i->a.ino)
+						remove_entry(f, d, &d->dir->e[k]);
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE, .u.free.ino = i->a.ino });
 			continue;
 		}
@@ -556,16 +508,15 @@ static void check_tree(struct fsck *f)
 		/* no links: a file open and unlinked at a crash, or an empty directory
 		 * removed while the kernel still referred to it */
 		if (!i->a.nlink && (!i->dir || !i->dir->live)) {
-			f->leftover = true;	/* every mount frees orphans */
-			if (problem(f, PR_ORPHAN, (unsigned long long)sw_inode_allocated(i),
-				    (unsigned long long)i->a.ino))
+			/* a leftover: every mount frees orphans */
+			if (problem(f, PR_ORPHAN, &(struct problem_context){ .ino = i->a.ino,
+				    .num = sw_inode_allocated(i), .leftover = true }))
 				fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE,
 							       .u.free.ino = i->a.ino });
-			f->leftover = false;
 			continue;
 		}
-		if (problem(f, PR_UNREACHABLE, 0, (unsigned long long)i->a.ino,
-			    (unsigned long long)i->a.nlink)) {
+		if (problem(f, PR_UNREACHABLE, &(struct problem_context){ .ino = i->a.ino,
+							     .num = i->a.nlink })) {
 			char name[32];
 			uint64_t lf = lost_found(f);
 
@@ -580,7 +531,7 @@ static void check_tree(struct fsck *f)
 		}
 	}
 	/* link counts: files by their entries, directories 2 + subdirectories */
-	FOR_EACH_INODE(m, i) {
+	sw_for_each_inode(m, &it, i) {
 		uint64_t want = i->nlookup;
 
 		if (i->dir) {
@@ -596,15 +547,15 @@ static void check_tree(struct fsck *f)
 		if (!i->nlookup && (!i->dir || (!i->nopen && !i->a.nlink)))
 			continue;	/* freed above, or left as reported */
 		if (i->a.nlink != want &&
-		    problem(f, PR_NLINK, 0, (unsigned long long)i->a.ino,
-			    (unsigned long long)i->a.nlink, (unsigned long long)want)) {
+		    problem(f, PR_NLINK, &(struct problem_context){ .ino = i->a.ino,
+				    .num = i->a.nlink, .num2 = want })) {
 			struct swf_inode_rec a = i->a;
 
 			a.nlink = (uint32_t)want;
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE, .u.inode = a });
 		}
 	}
-	FOR_EACH_INODE(m, i) {
+	sw_for_each_inode(m, &it, i) {
 		i->nlookup = 0;
 		i->nopen = 0;
 	}
@@ -630,14 +581,16 @@ static void check_extents(struct fsck *f, struct summary *sum)
 	struct owned *all;
 	size_t n = 0, cap = 0;
 	uint64_t end = 0, end_ino = 0;
+	struct sw_inode_iter it;
+	struct sw_inode *i;
 
 	pass(f, "Pass 3: extents and free space");
-	FOR_EACH_INODE(m, i)
+	sw_for_each_inode(m, &it, i)
 		cap += i->next;
 	all = malloc((cap + 1) * sizeof(*all));
 	if (!all)
 		return;
-	FOR_EACH_INODE(m, i)
+	sw_for_each_inode(m, &it, i)
 		for (size_t k = 0; k < i->next; k++)
 			all[n++] = (struct owned){ i->ext[k].voff, i->ext[k].len, i->a.ino,
 						   i->ext[k].foff };
@@ -649,9 +602,8 @@ static void check_extents(struct fsck *f, struct summary *sum)
 		if (o->voff < end) {
 			uint64_t ov = (end < o->voff + o->len ? end : o->voff + o->len) - o->voff;
 
-			if (problem(f, PR_EXTENT_OVERLAP, (unsigned long long)o->ino,
-				    (unsigned long long)o->ino, (unsigned long long)ov,
-				    (unsigned long long)o->foff, (unsigned long long)end_ino))
+			if (problem(f, PR_EXTENT_OVERLAP, &(struct problem_context){ .ino = o->ino,
+				    .num = ov, .blk = o->foff, .ino2 = end_ino }))
 				fix_apply(f, (struct swf_rec){ .type = SWF_R_UNMAP,
 					.u.extent = { o->ino, o->foff, 0, ov, 0 } });
 		}
@@ -662,7 +614,7 @@ static void check_extents(struct fsck *f, struct summary *sum)
 	}
 	free(all);
 	memset(sum, 0, sizeof(*sum));
-	FOR_EACH_INODE(m, i) {
+	sw_for_each_inode(m, &it, i) {
 		if (i->dir)
 			sum->dirs++;
 		else if (S_ISREG(i->a.mode))
@@ -694,11 +646,12 @@ static void usage(FILE *out)
 "all, q = quit); without a terminal nothing is changed.\n"
 "\n"
 "  -n            check only, change nothing (also allowed on a mounted filesystem)\n"
-"  -y            fix every problem\n"
+"  -y            fix every problem that has a repair (a stale member has none)\n"
 "  -p            fix what is expected after a crash (torn log, orphans, a stale\n"
-"                mirror or superblock copy), report anything else\n"
+"                mirror or superblock copy, an interrupted checkpoint), report\n"
+"                anything else\n"
 "  -f            check even if it looks clean (swapfsck always checks fully)\n"
-"  -v            print the summary in detail\n"
+"  -v            also print the count of problems found, fixed and left\n"
 "  -C            show each pass (a progress bar on a terminal) on standard error\n"
 "      --json    print one JSON object (problems and summary) instead of text\n"
 "  -h, --help    this help\n"
