@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fs/daemon/data.h"
+#include "fs/daemon/inode.h"
 
 /* Staging and read-ahead work in stripe units: one member, one request. */
 static uint64_t chunk_size(const struct swapfs *fs)
@@ -1140,25 +1141,6 @@ int sw_settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
 	busy = ino->wb || ino->inflight || ino->client_reads;
 	pthread_mutex_unlock(&fs->meta.lock);
 	return busy ? wb_drain(fs, t, ino) : 0;
-}
-
-/*
- * A write by anyone but root drops setuid (and setgid where group-executable),
- * as the kernel filesystems do; FUSE's direct_io path leaves it to us.
- */
-void sw_kill_suid(struct swapfs *fs, struct sw_inode *ino, uid_t uid)
-{
-	mode_t kill;
-
-	if (!uid)
-		return;
-	pthread_mutex_lock(&fs->meta.lock);	/* chmod changes the mode under it */
-	kill = S_ISUID | ((ino->a.mode & S_IXGRP) ? S_ISGID : 0);
-	if (ino->a.mode & kill) {
-		ino->a.mode &= ~kill;
-		sw_meta_dirty(&fs->meta, ino);
-	}
-	pthread_mutex_unlock(&fs->meta.lock);
 }
 
 void sw_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t size,

@@ -60,7 +60,5 @@ int sw_write_locked(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 /* Read file range [s, e) (block aligned): holes and unwritten extents as zeros. */
 int sw_read_sync(struct swapfs *fs, struct thread_io *t, const struct sw_inode *ino,
 		 uint64_t s, uint64_t e, char *buf);
-/* A write by uid drops setuid/setgid as the kernel filesystems do. */
-void sw_kill_suid(struct swapfs *fs, struct sw_inode *ino, uid_t uid);
 
 #endif

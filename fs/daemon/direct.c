@@ -20,6 +20,7 @@
 
 #include "fs/daemon/data.h"
 #include "fs/daemon/direct.h"
+#include "fs/daemon/inode.h"
 
 #define ZERO_LEN (1u << 20)
 

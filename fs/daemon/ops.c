@@ -18,6 +18,7 @@
 
 #include "fs/daemon/fuse_io.h"
 #include "fs/client/proto.h"
+#include "fs/daemon/inode.h"
 #include "fs/daemon/swapfs.h"
 
 #ifndef RENAME_NOREPLACE
@@ -54,16 +55,6 @@ void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st
 	ts_from_ns(&st->st_atim, ino->a.atime_ns);
 	ts_from_ns(&st->st_mtim, ino->a.mtime_ns);
 	ts_from_ns(&st->st_ctim, ino->a.ctime_ns);
-}
-
-struct sw_inode *sw_inode_lookup(struct swapfs *fs, uint64_t nr)
-{
-	struct sw_inode *ino;
-
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	pthread_mutex_unlock(&fs->meta.lock);
-	return ino;
 }
 
 /* Fill a reply entry for ino and take one lookup reference. */

@@ -73,9 +73,6 @@ static inline struct sw_iothread *sw_io_for(struct swapfs *fs, uint64_t voff)
 	return &fs->io[dev % fs->nio];
 }
 
-/* The inode numbered nr, or NULL (takes the metadata lock briefly). */
-struct sw_inode *sw_inode_lookup(struct swapfs *fs, uint64_t nr);
-
 /* ---- data.c ----------------------------------------------------------- */
 void sw_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	     struct fuse_file_info *fi);
