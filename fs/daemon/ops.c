@@ -1203,8 +1203,6 @@ const struct fuse_lowlevel_ops sw_ops = {
 	.rename = sw_rename,
 	.link = sw_link,
 	.open = sw_open,
-	.read = sw_read,
-	.write = sw_write,
 	.flush = sw_flush,
 	.release = sw_release,
 	.fsync = sw_fsync,
@@ -1217,7 +1215,5 @@ const struct fuse_lowlevel_ops sw_ops = {
 	.listxattr = sw_listxattr,
 	.removexattr = sw_removexattr,
 	.create = sw_create,
-	.fallocate = sw_fallocate,
-	.lseek = sw_lseek,
 	.ioctl = sw_csrv_ioctl,
 };
