@@ -2,7 +2,8 @@
  * direct.c - client-path file I/O: the bytes move between the
  * application's shared buffer and the members by O_DIRECT, with no copy in
  * the daemon, while the extent map, sizes and the log stay exactly what
- * the FUSE side maintains (the rules of data.c apply unchanged).
+ * the FUSE side maintains (the rules of span.c and writebehind.c apply
+ * unchanged).
  *
  * A write maps its allocation units into the table when it is submitted
  * (so nothing allocates them twice) and counts in ino->inflight until it
@@ -11,15 +12,19 @@
  * unwritten AUs are written whole, zero-padded around the caller's bytes.
  * A read counts in ino->client_reads, so no extent it reads from can be
  * freed (truncate, punch) before it has completed.  Ranges that are not
- * block aligned take the copying path of data.c, synchronously.
+ * block aligned take the copying path of span.c, synchronously.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/daemon/data.h"
 #include "fs/daemon/direct.h"
+#include "fs/daemon/inode.h"
+#include "fs/daemon/plan.h"
+#include "fs/daemon/span.h"
+#include "fs/daemon/units.h"
+#include "fs/daemon/writebehind.h"
 
 #define ZERO_LEN (1u << 20)
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fs/lib/fslib.h"
+#include "fs/daemon/data.h"
 #include "fs/daemon/fuse_io.h"
 #include "fs/daemon/swapfs.h"
 
@@ -417,6 +418,7 @@ int main(int argc, char **argv)
 			   .attr_timeout = 1.0 };
 	struct fuse_cmdline_opts opts = {0};
 	struct fuse_loop_config loop = {0};
+	struct fuse_lowlevel_ops ops = sw_ops;
 	struct fuse_session *se = NULL;
 	static struct swapfs fs;
 	struct stat mst;
@@ -485,7 +487,8 @@ int main(int argc, char **argv)
 	if (!fsname_opt || fuse_opt_add_arg(&args, fsname_opt) ||
 	    fuse_opt_add_arg(&args, "-omax_read=1048576"))
 		goto out_opts;
-	se = fuse_session_new(&args, &sw_ops, sizeof(sw_ops), &fs);
+	sw_data_ops(&ops);
+	se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
 	if (!se)
 		goto out_opts;
 	if (open_fs(&fs, cli.devices, fs.read_only, staging)) {

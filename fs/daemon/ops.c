@@ -18,6 +18,7 @@
 
 #include "fs/daemon/fuse_io.h"
 #include "fs/client/proto.h"
+#include "fs/daemon/inode.h"
 #include "fs/daemon/swapfs.h"
 
 #ifndef RENAME_NOREPLACE
@@ -54,16 +55,6 @@ void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st
 	ts_from_ns(&st->st_atim, ino->a.atime_ns);
 	ts_from_ns(&st->st_mtim, ino->a.mtime_ns);
 	ts_from_ns(&st->st_ctim, ino->a.ctime_ns);
-}
-
-struct sw_inode *sw_inode_lookup(struct swapfs *fs, uint64_t nr)
-{
-	struct sw_inode *ino;
-
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	pthread_mutex_unlock(&fs->meta.lock);
-	return ino;
 }
 
 /* Fill a reply entry for ino and take one lookup reference. */
@@ -1212,8 +1203,6 @@ const struct fuse_lowlevel_ops sw_ops = {
 	.rename = sw_rename,
 	.link = sw_link,
 	.open = sw_open,
-	.read = sw_read,
-	.write = sw_write,
 	.flush = sw_flush,
 	.release = sw_release,
 	.fsync = sw_fsync,
@@ -1226,7 +1215,5 @@ const struct fuse_lowlevel_ops sw_ops = {
 	.listxattr = sw_listxattr,
 	.removexattr = sw_removexattr,
 	.create = sw_create,
-	.fallocate = sw_fallocate,
-	.lseek = sw_lseek,
 	.ioctl = sw_csrv_ioctl,
 };

@@ -73,18 +73,7 @@ static inline struct sw_iothread *sw_io_for(struct swapfs *fs, uint64_t voff)
 	return &fs->io[dev % fs->nio];
 }
 
-/* The inode numbered nr, or NULL (takes the metadata lock briefly). */
-struct sw_inode *sw_inode_lookup(struct swapfs *fs, uint64_t nr);
-
-/* ---- data.c ----------------------------------------------------------- */
-void sw_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	     struct fuse_file_info *fi);
-void sw_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-	      off_t off, struct fuse_file_info *fi);
-void sw_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
-		  off_t len, struct fuse_file_info *fi);
-void sw_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
-	      struct fuse_file_info *fi);
+/* ---- the data layer: writebehind.c, readahead.c, filesize.c, span.c ---- */
 /*
  * What one open file (or client-path registration) has reported of its
  * inode's write-behind errors: the inode's error count when it last told
