@@ -210,10 +210,11 @@ int sw_alloc_mark(struct sw_alloc *a, uint64_t first, uint64_t n);
 bool sw_alloc_is_used(const struct sw_alloc *a, uint64_t unit);
 
 /* ====================================================================
- * In-memory metadata: inodes, directories, extents, log, checkpoints (meta.c)
+ * In-memory metadata: the table (table.c), its log and checkpoints
+ * (journal.c), opening it (load.c)
  * ==================================================================== */
 /*
- * meta.h - the in-memory tensor table (inodes, directories, extents,
+ * The in-memory tensor table (inodes, directories, extents,
  * xattrs) and its durable form: a checksummed metadata log mirrored on
  * members 0 and 1, plus A/B checkpoints of the whole table.
  *
