@@ -297,7 +297,8 @@ static int ckpt_dirent(struct cbuf *b, const struct sw_inode *dir, const struct 
 
 static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 {
-	struct sw_inode **queue = malloc((m->count + 1) * sizeof(*queue));
+	struct sw_inode **queue = malloc((m->count + 1) * sizeof(*queue)), *i;
+	struct sw_inode_iter it;
 	size_t qh = 0, qt = 0;
 	uint32_t mark;
 	int err = 0;
@@ -312,10 +313,9 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 	mark = ++m->ckpt_serial;
 	if (!mark)
 		mark = ++m->ckpt_serial;	/* 0 is what a new inode holds */
-	for (size_t s = 0; s < m->hsize && !err; s++)
-		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext)
-			if (!i->dir)
-				err = ckpt_inode(b, i);
+	sw_for_each_inode(m, &it, i)
+		if (!i->dir && (err = ckpt_inode(b, i)))
+			break;
 	queue[qt++] = sw_inode_get(m, SW_ROOT_INO);
 	if (!err)
 		err = ckpt_inode(b, queue[0]);
@@ -343,20 +343,21 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 	 * must find them at replay.  Entries are written only where the inode
 	 * they name is already in the checkpoint (swapfsck's unrepaired states).
 	 */
-	for (size_t s = 0; s < m->hsize && !err; s++)
-		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext) {
-			if (!i->dir || i->a.ino == SW_ROOT_INO || i->ckpt_mark == mark)
-				continue;
-			i->ckpt_mark = mark;
-			err = ckpt_inode(b, i);
-			for (size_t k = 0; k < i->dir->n && !err; k++) {
-				struct sw_dent *e = &i->dir->e[k];
-				struct sw_inode *c = e->ino ? sw_inode_get(m, e->ino) : NULL;
+	sw_for_each_inode(m, &it, i) {
+		if (err)
+			break;
+		if (!i->dir || i->a.ino == SW_ROOT_INO || i->ckpt_mark == mark)
+			continue;
+		i->ckpt_mark = mark;
+		err = ckpt_inode(b, i);
+		for (size_t k = 0; k < i->dir->n && !err; k++) {
+			struct sw_dent *e = &i->dir->e[k];
+			struct sw_inode *c = e->ino ? sw_inode_get(m, e->ino) : NULL;
 
-				if (c && (!c->dir || c->ckpt_mark == mark))
-					err = ckpt_dirent(b, i, e);
-			}
+			if (c && (!c->dir || c->ckpt_mark == mark))
+				err = ckpt_dirent(b, i, e);
 		}
+	}
 	free(queue);
 	return err;
 }
@@ -413,6 +414,8 @@ static int cbuf_init(struct cbuf *b, uint64_t limit)
 
 int sw_meta_checkpoint(struct sw_meta *m)
 {
+	struct sw_inode_iter it;
+	struct sw_inode *i;
 	struct cbuf b;
 	int err;
 
@@ -460,10 +463,9 @@ int sw_meta_checkpoint(struct sw_meta *m)
 		}
 		m->dirty = keep;
 	}
-	for (size_t s = 0; s < m->hsize; s++)
-		for (struct sw_inode *i = m->htab[s]; i; i = i->hnext)
-			for (size_t k = 0; k < i->next && !i->inflight; k++)
-				i->ext[k].logged = true;
+	sw_for_each_inode(m, &it, i)
+		for (size_t k = 0; k < i->next && !i->inflight; k++)
+			i->ext[k].logged = true;
 	release_pending_free(m);
 	return 0;
 }

@@ -213,14 +213,18 @@ static int rebuild_alloc(struct sw_meta *m)
 {
 	uint64_t row = (uint64_t)m->sb.stripe_unit * m->sb.dev_count;
 	int err = sw_alloc_init(&m->alloc, swf_volume_bytes(&m->sb), m->sb.alloc_unit, row);
+	struct sw_inode_iter it;
+	struct sw_inode *i;
 
-	for (size_t s = 0; s < m->hsize && !err; s++)
-		for (struct sw_inode *i = m->htab[s]; i && !err; i = i->hnext)
-			for (size_t k = 0; k < i->next && !err; k++)
-				if ((err = sw_alloc_mark(&m->alloc, i->ext[k].voff / m->sb.alloc_unit,
-							 i->ext[k].len / m->sb.alloc_unit)) == -EEXIST &&
-				    m->salvage)
-					err = 0;	/* overlap: swapfsck reports it */
+	sw_for_each_inode(m, &it, i) {
+		if (err)
+			break;
+		for (size_t k = 0; k < i->next && !err; k++)
+			if ((err = sw_alloc_mark(&m->alloc, i->ext[k].voff / m->sb.alloc_unit,
+						 i->ext[k].len / m->sb.alloc_unit)) == -EEXIST &&
+			    m->salvage)
+				err = 0;	/* overlap: swapfsck reports it */
+	}
 	return err == -EEXIST ? -EUCLEAN : err;
 }
 

@@ -522,10 +522,12 @@ static void inode_destroy(struct sw_meta *m, struct sw_inode *ino)
 /* Every inode and the hash: the table is empty and holds no memory. */
 void meta_table_free(struct sw_meta *m)
 {
+	struct sw_inode_iter it;
+	struct sw_inode *i;
+
 	m->replaying = true;	/* tearing down: nothing to release */
-	for (size_t s = 0; s < m->hsize; s++)
-		while (m->htab[s])
-			inode_destroy(m, m->htab[s]);
+	sw_for_each_inode(m, &it, i)
+		inode_destroy(m, i);
 	free(m->htab);
 	m->htab = NULL;
 	m->hsize = 0;
