@@ -329,7 +329,7 @@ static int check_metadata(struct fsck *f)
 	rep.lost_arg = &lost;
 	err = sw_meta_open(&f->m, f->vol, &f->sb,
 			   (f->mode == MODE_NO ? SW_LOAD_READ_ONLY : 0) | SW_LOAD_SALVAGE |
-			   SW_LOAD_NO_CHECKPOINT, &rep);
+			   SW_LOAD_NO_CHECKPOINT | SW_LOAD_REPAIR, &rep);
 	if (err) {
 		printf("swapfsck: no valid checkpoint on any metadata mirror (%s): cannot check further\n",
 		       strerror(-err));
@@ -777,7 +777,6 @@ int main(int argc, char **argv)
 	if (f.loaded && f.keep_log && f.mode == MODE_PREEN) {
 		sw_meta_close(&f.m);	/* stopped in pass 1 */
 	} else if (f.loaded) {
-		f.m.replaying = true;	/* repairs free nothing early: the allocator is rebuilt */
 		check_tree(&f);
 		check_extents(&f, &sum);
 		if (f.keep_log && f.fixed > f.fixed_pass0) {
@@ -787,25 +786,14 @@ int main(int argc, char **argv)
 			f.fixed = f.fixed_pass0;
 		}
 		if ((f.table_changed || f.need_checkpoint) && f.mode != MODE_NO && !f.keep_log) {
-			uint64_t gen = f.m.gen;
-			int err;
-
 			/*
 			 * The new checkpoint goes to the slot not in use, with a generation
 			 * above every one on the metadata area and a sequence number above
 			 * every one in the logs, so no record left there (dropped ones
 			 * included) can be read as one of it or as newer than it.
 			 */
-			while (gen < f.max_gen)
-				gen += 2;
-			if (f.m.seq < f.max_seq)
-				f.m.seq = f.max_seq;
-			if (gen >= UINT32_MAX) {
-				err = -EOVERFLOW;	/* only a forged generation gets here */
-			} else {
-				f.m.gen = (uint32_t)gen;
-				err = sw_meta_checkpoint(&f.m);
-			}
+			int err = sw_meta_checkpoint_above(&f.m, f.max_gen, f.max_seq);
+
 			if (err) {
 				fprintf(stderr, "swapfsck: writing the repaired table: %s\n", strerror(-err));
 				rc |= EXIT_OPERR;

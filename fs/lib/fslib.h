@@ -287,41 +287,33 @@ struct sw_inode {
 	pthread_rwlock_t rw;	/* data path: readers share, writers exclude */
 };
 
-struct sw_free_range { uint64_t voff, len; };
-
+/*
+ * The open table.  Outside the library its fields are read only (under
+ * lock, or by the only user of m); the library's own state is in lib
+ * (fs/lib/fslib_int.h).
+ */
 struct sw_meta {
 	pthread_mutex_t lock;
 	struct swe_volume *vol;
 	struct swf_super sb;
 	struct sw_alloc alloc;
-	unsigned nmirror;
+	unsigned nmirror;	/* members holding the metadata (0 and 1) */
 	bool read_only;
 	/* table */
-	struct sw_inode **htab;
+	struct sw_inode **htab;	/* walked with sw_for_each_inode */
 	size_t hsize, count;
 	uint64_t next_ino;
-	struct sw_inode *dirty;
 	/* log */
 	uint32_t gen;
 	uint64_t seq;
 	uint64_t head;		/* committed bytes of the on-disk log */
-	uint8_t *lbuf;		/* pending records, block aligned buffer */
-	size_t llen, lcap;
-	/* blocks freed by records not yet committed */
-	struct sw_free_range *pending_free;
-	size_t npending_free, cap_pending_free;
-	bool replaying;
-	bool salvage;		/* swapfsck: skip records that do not apply, count them */
+	size_t npending_free;	/* ranges freed by records not yet committed */
+	/* records SW_LOAD_SALVAGE skipped */
 	uint64_t bad_records;
-	uint64_t bad_first_seq;	/* seq of the first skipped record (log), 0 if in a checkpoint */
 	int bad_first_type;
-	bool ckpt_needed;	/* a checkpoint attempt failed after it began writing */
-	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
-	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */
-	uint64_t tbl_bytes;	/* checkpoint body size of the table (an upper bound) */
-	uint64_t tbl_resv;	/* of the room left, what staged writes hold for their extents */
 	/* counters */
 	uint64_t commits, checkpoints, records_replayed;
+	struct sw_meta_lib *lib;
 };
 
 /* What swapfsck learns while loading: the state of each mirror's copies. */
@@ -368,7 +360,13 @@ struct sw_load_report {
 
 #define SW_LOAD_READ_ONLY 1u
 #define SW_LOAD_SALVAGE 2u	/* tolerate records that do not apply (swapfsck) */
-#define SW_LOAD_NO_CHECKPOINT 4u
+#define SW_LOAD_NO_CHECKPOINT 4u	/* no mount: no counter raised, no checkpoint written */
+/*
+ * The caller repairs the table with sw_meta_apply and rebuilds the
+ * allocator (swapfsck): the space a record unmaps or frees is not queued
+ * for reuse.
+ */
+#define SW_LOAD_REPAIR 8u
 
 int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_super *sb,
 		 unsigned flags, struct sw_load_report *rep);
@@ -410,6 +408,13 @@ void sw_meta_dirty(struct sw_meta *m, struct sw_inode *ino);
  */
 int sw_meta_commit(struct sw_meta *m, bool durable);
 int sw_meta_checkpoint(struct sw_meta *m);
+/*
+ * A checkpoint with a generation above max_gen (in the slot not in use)
+ * and a sequence number of at least max_seq, so that no record left in the
+ * metadata area can be read as one of it or as newer (swapfsck's repaired
+ * table).  -EOVERFLOW when no generation is left.
+ */
+int sw_meta_checkpoint_above(struct sw_meta *m, uint32_t max_gen, uint64_t max_seq);
 /*
  * ENOSPC when the table cannot grow by bytes (of checkpoint records: the
  * sw_meta_cost_* functions) for a new inode, name or xattr and keep the

@@ -11,6 +11,27 @@
 
 #include "fs/lib/fslib.h"
 
+struct sw_free_range { uint64_t voff, len; };
+
+/* The library's state of an open table (struct sw_meta.lib). */
+struct sw_meta_lib {
+	struct sw_inode *dirty;	/* inodes whose records wait for the next commit */
+	uint8_t *lbuf;		/* pending records, block aligned buffer */
+	size_t llen, lcap;
+	/* blocks freed by records not yet committed (sw_meta.npending_free of them) */
+	struct sw_free_range *pending_free;
+	size_t cap_pending_free;
+	bool replaying;		/* loading or closing: nothing freed is queued */
+	bool repair;		/* SW_LOAD_REPAIR */
+	bool salvage;		/* SW_LOAD_SALVAGE: skip records that do not apply, count them */
+	uint64_t bad_first_seq;	/* seq of the first skipped record (log), 0 if in a checkpoint */
+	bool ckpt_needed;	/* a checkpoint attempt failed after it began writing */
+	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
+	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */
+	uint64_t tbl_bytes;	/* checkpoint body size of the table (an upper bound) */
+	uint64_t tbl_resv;	/* of the room left, what staged writes hold for their extents */
+};
+
 /* ---- table.c ----------------------------------------------------------- */
 
 /* Double the inode hash (a first one of 1,024 slots when it has none). */

@@ -22,21 +22,21 @@
 
 static int lbuf_reserve(struct sw_meta *m, size_t extra)
 {
-	size_t need = m->llen + extra + 2 * SWF_BLOCK, ncap;
+	size_t need = m->lib->llen + extra + 2 * SWF_BLOCK, ncap;
 	uint8_t *nb;
 
-	if (need <= m->lcap)
+	if (need <= m->lib->lcap)
 		return 0;
-	ncap = m->lcap ? m->lcap : 64 << 10;
+	ncap = m->lib->lcap ? m->lib->lcap : 64 << 10;
 	while (ncap < need)
 		ncap *= 2;
 	if (posix_memalign((void **)&nb, SWF_BLOCK, ncap))
 		return -ENOMEM;
-	if (m->llen)
-		memcpy(nb, m->lbuf, m->llen);
-	free(m->lbuf);
-	m->lbuf = nb;
-	m->lcap = ncap;
+	if (m->lib->llen)
+		memcpy(nb, m->lib->lbuf, m->lib->llen);
+	free(m->lib->lbuf);
+	m->lib->lbuf = nb;
+	m->lib->lcap = ncap;
 	return 0;
 }
 
@@ -48,12 +48,12 @@ static int log_append(struct sw_meta *m, struct swf_rec *rec)
 		return err;
 	rec->generation = m->gen;
 	rec->seq = ++m->seq;
-	n = swf_rec_encode(rec, m->lbuf + m->llen, m->lcap - m->llen);
+	n = swf_rec_encode(rec, m->lib->lbuf + m->lib->llen, m->lib->lcap - m->lib->llen);
 	if (n < 0) {
 		m->seq--;
 		return n;
 	}
-	m->llen += (size_t)n;
+	m->lib->llen += (size_t)n;
 	return 0;
 }
 
@@ -71,7 +71,7 @@ int sw_meta_emit(struct sw_meta *m, struct swf_rec *rec)
 
 bool sw_meta_pending(const struct sw_meta *m)
 {
-	return m->llen || m->dirty;
+	return m->lib->llen || m->lib->dirty;
 }
 
 static int inode_rec(struct sw_meta *m, struct sw_inode *ino, uint16_t flags)
@@ -91,11 +91,11 @@ static int flush_dirty(struct sw_meta *m)
 	struct sw_inode *busy = NULL;
 	int err = 0;
 
-	while (m->dirty) {
-		struct sw_inode *ino = m->dirty;
+	while (m->lib->dirty) {
+		struct sw_inode *ino = m->lib->dirty;
 
 		if (ino->inflight) {
-			m->dirty = ino->dirty_next;
+			m->lib->dirty = ino->dirty_next;
 			ino->dirty_next = busy;
 			busy = ino;
 			continue;
@@ -116,15 +116,15 @@ static int flush_dirty(struct sw_meta *m)
 			goto out;
 		ino->attr_dirty = false;
 		ino->on_dirty = false;
-		m->dirty = ino->dirty_next;
+		m->lib->dirty = ino->dirty_next;
 	}
 out:
 	while (busy) {		/* back on the dirty list for a later commit */
 		struct sw_inode *ino = busy;
 
 		busy = ino->dirty_next;
-		ino->dirty_next = m->dirty;
-		m->dirty = ino;
+		ino->dirty_next = m->lib->dirty;
+		m->lib->dirty = ino;
 	}
 	return err;
 }
@@ -133,7 +133,7 @@ static void release_pending_free(struct sw_meta *m)
 {
 	for (size_t i = 0; i < m->npending_free; i++) {
 		uint64_t u = m->sb.alloc_unit;
-		struct sw_free_range *f = &m->pending_free[i];
+		struct sw_free_range *f = &m->lib->pending_free[i];
 
 		if (sw_alloc_free(&m->alloc, f->voff / u, f->len / u))
 			sw_err("internal: freeing free space at %llu+%llu",
@@ -156,7 +156,7 @@ static int flush_members(struct sw_meta *m, unsigned n)
 /* Pad the pending records to a block boundary with a PAD record. */
 static int log_pad(struct sw_meta *m)
 {
-	size_t rem = (SWF_BLOCK - m->llen % SWF_BLOCK) % SWF_BLOCK;
+	size_t rem = (SWF_BLOCK - m->lib->llen % SWF_BLOCK) % SWF_BLOCK;
 	struct swf_rec pad = { .type = SWF_R_PAD };
 	int n;
 
@@ -166,10 +166,10 @@ static int log_pad(struct sw_meta *m)
 		rem += SWF_BLOCK;	/* too small for a header: pad through the next block */
 	pad.generation = m->gen;
 	pad.seq = ++m->seq;
-	n = swf_rec_encode(&pad, m->lbuf + m->llen, rem);
+	n = swf_rec_encode(&pad, m->lib->lbuf + m->lib->llen, rem);
 	if (n < 0)
 		return n;
-	m->llen += (size_t)n;
+	m->lib->llen += (size_t)n;
 	return 0;
 }
 
@@ -182,7 +182,7 @@ int sw_meta_commit(struct sw_meta *m, bool durable)
 		return 0;
 	if ((err = flush_dirty(m)))
 		return err;
-	if (!m->llen) {
+	if (!m->lib->llen) {
 		if (durable && (err = swe_volume_flush(m->vol)))
 			return err;
 		release_pending_free(m);
@@ -190,7 +190,7 @@ int sw_meta_commit(struct sw_meta *m, bool durable)
 	}
 	if ((err = log_pad(m)))
 		return err;
-	if (m->ckpt_needed || m->head + m->llen > m->sb.log_size)
+	if (m->lib->ckpt_needed || m->head + m->lib->llen > m->sb.log_size)
 		return sw_meta_checkpoint(m);
 	/*
 	 * A zero block goes out after the commit, in the same write: the next
@@ -199,25 +199,25 @@ int sw_meta_commit(struct sw_meta *m, bool durable)
 	 * generation that starts inside a record (records cross blocks) and
 	 * would read as a torn write.
 	 */
-	wlen = m->llen;
+	wlen = m->lib->llen;
 	if (m->head + wlen + SWF_BLOCK <= m->sb.log_size) {
 		if ((err = lbuf_reserve(m, SWF_BLOCK)))
 			return err;
-		memset(m->lbuf + wlen, 0, SWF_BLOCK);
+		memset(m->lib->lbuf + wlen, 0, SWF_BLOCK);
 		wlen += SWF_BLOCK;
 	}
 	if (durable && (err = swe_volume_flush(m->vol)))
 		return err;
 	for (unsigned d = 0; d < m->nmirror; d++) {
-		err = swe_member_pwrite(m->vol, d, m->lbuf, wlen,
+		err = swe_member_pwrite(m->vol, d, m->lib->lbuf, wlen,
 					m->sb.log_offset + m->head);
 		if (err)
 			return err;
 	}
 	if (durable && (err = flush_members(m, m->nmirror)))
 		return err;
-	m->head += m->llen;
-	m->llen = 0;
+	m->head += m->lib->llen;
+	m->lib->llen = 0;
 	m->commits++;
 	release_pending_free(m);
 	return 0;
@@ -310,9 +310,9 @@ static int ckpt_serialize(struct sw_meta *m, struct cbuf *b)
 	 * fails (ENOSPC, an I/O error) is retried with the same generation,
 	 * and must write every directory again.
 	 */
-	mark = ++m->ckpt_serial;
+	mark = ++m->lib->ckpt_serial;
 	if (!mark)
-		mark = ++m->ckpt_serial;	/* 0 is what a new inode holds */
+		mark = ++m->lib->ckpt_serial;	/* 0 is what a new inode holds */
 	sw_for_each_inode(m, &it, i)
 		if (!i->dir && (err = ckpt_inode(b, i)))
 			break;
@@ -434,25 +434,25 @@ int sw_meta_checkpoint(struct sw_meta *m)
 		 * no record may go to the log of generation gen (commits
 		 * checkpoint instead).
 		 */
-		m->ckpt_needed = true;
+		m->lib->ckpt_needed = true;
 		err = ckpt_write(m->vol, &m->sb, m->nmirror, &b, m->gen + 1, m->seq,
-				 m->next_ino, m->mount_seq);
+				 m->next_ino, m->lib->mount_seq);
 	}
 	free(b.p);
 	if (err)
 		return err;
-	m->ckpt_needed = false;
+	m->lib->ckpt_needed = false;
 	m->gen++;
 	m->head = 0;
-	m->llen = 0;
+	m->lib->llen = 0;
 	m->checkpoints++;
 	{
 		struct sw_inode *keep = NULL;
 
-		while (m->dirty) {
-			struct sw_inode *ino = m->dirty;
+		while (m->lib->dirty) {
+			struct sw_inode *ino = m->lib->dirty;
 
-			m->dirty = ino->dirty_next;
+			m->lib->dirty = ino->dirty_next;
 			if (ino->inflight) {	/* its unlogged extents wait */
 				ino->dirty_next = keep;
 				keep = ino;
@@ -461,13 +461,27 @@ int sw_meta_checkpoint(struct sw_meta *m)
 				ino->attr_dirty = false;
 			}
 		}
-		m->dirty = keep;
+		m->lib->dirty = keep;
 	}
 	sw_for_each_inode(m, &it, i)
 		for (size_t k = 0; k < i->next && !i->inflight; k++)
 			i->ext[k].logged = true;
 	release_pending_free(m);
 	return 0;
+}
+
+int sw_meta_checkpoint_above(struct sw_meta *m, uint32_t max_gen, uint64_t max_seq)
+{
+	uint64_t gen = m->gen;
+
+	while (gen < max_gen)
+		gen += 2;	/* the slot not in use stays the one written */
+	if (gen >= UINT32_MAX)
+		return -EOVERFLOW;	/* only a forged generation gets here */
+	if (m->seq < max_seq)
+		m->seq = max_seq;
+	m->gen = (uint32_t)gen;
+	return sw_meta_checkpoint(m);
 }
 
 /* ---- zeroing the log, formatting --------------------------------------- */

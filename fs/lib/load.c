@@ -18,13 +18,19 @@ int meta_init(struct sw_meta *m, struct swe_volume *vol,
 		     const struct swf_super *sb, bool read_only)
 {
 	memset(m, 0, sizeof(*m));
+	m->lib = calloc(1, sizeof(*m->lib));
+	if (!m->lib || meta_htab_grow(m)) {
+		free(m->lib);
+		m->lib = NULL;
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	m->vol = vol;
 	m->sb = *sb;
 	m->read_only = read_only;
 	m->nmirror = sb->dev_count < SWF_MIRRORS ? sb->dev_count : SWF_MIRRORS;
 	m->next_ino = SW_ROOT_INO + 1;
-	return meta_htab_grow(m);
+	return 0;
 }
 
 /* Read a checkpoint slot of one mirror; returns 0 and fills c and *body. */
@@ -67,7 +73,7 @@ static int ckpt_read(struct sw_meta *m, unsigned dev, unsigned slot,
 static void note_bad(struct sw_meta *m, const struct swf_rec *r, bool in_log)
 {
 	if (!m->bad_records++) {
-		m->bad_first_seq = in_log ? r->seq : 0;
+		m->lib->bad_first_seq = in_log ? r->seq : 0;
 		m->bad_first_type = r->type;
 	}
 }
@@ -84,7 +90,7 @@ static int apply_all(struct sw_meta *m, const uint8_t *p, size_t len)
 		if (n <= 0)
 			return n ? n : -EBADMSG;
 		if (meta_apply(m, &r)) {
-			if (!m->salvage)
+			if (!m->lib->salvage)
 				return -EBADMSG;
 			note_bad(m, &r, false);
 		}
@@ -123,7 +129,7 @@ static int64_t replay(struct sw_meta *m, const uint8_t *log, size_t len,
 			if (k <= 0)
 				return -EBADMSG;
 			if (meta_apply(m, &g)) {
-				if (!m->salvage)
+				if (!m->lib->salvage)
 					return -EBADMSG;
 				note_bad(m, &g, true);
 			}
@@ -222,7 +228,7 @@ static int rebuild_alloc(struct sw_meta *m)
 		for (size_t k = 0; k < i->next && !err; k++)
 			if ((err = sw_alloc_mark(&m->alloc, i->ext[k].voff / m->sb.alloc_unit,
 						 i->ext[k].len / m->sb.alloc_unit)) == -EEXIST &&
-			    m->salvage)
+			    m->lib->salvage)
 				err = 0;	/* overlap: swapfsck reports it */
 	}
 	return err == -EEXIST ? -EUCLEAN : err;
@@ -365,7 +371,8 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	lost_arg = rep->lost_arg;
 	memset(rep, 0, sizeof(*rep));
 	memset(sv, 0, sizeof(sv));
-	m->salvage = flags & SW_LOAD_SALVAGE;
+	m->lib->salvage = flags & SW_LOAD_SALVAGE;
+	m->lib->repair = flags & SW_LOAD_REPAIR;
 	/* newest valid checkpoint over both slots of every mirror */
 	for (unsigned d = 0; d < m->nmirror; d++)
 		for (unsigned slot = 0; slot < 2; slot++) {
@@ -390,14 +397,14 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	rep->generation = best.generation;
 	rep->ckpt_seq = best.seq;
 	/* before anything is written: no member may be an older copy of itself */
-	m->mount_seq = rep->mount_seq = best.mount_seq;
+	m->lib->mount_seq = rep->mount_seq = best.mount_seq;
 	err = members_check(m, rep);
-	if (err && (err != -EUCLEAN || !m->salvage))
+	if (err && (err != -EUCLEAN || !m->lib->salvage))
 		goto out;
 	err = 0;
 	m->seq = best.seq;
 	m->next_ino = best.next_ino;
-	m->replaying = true;
+	m->lib->replaying = true;
 	err = apply_all(m, best_body, best.body_len);
 	if (err || !sw_inode_get(m, SW_ROOT_INO) || !sw_inode_get(m, SW_ROOT_INO)->dir) {
 		snprintf(rep->why, sizeof(rep->why), "checkpoint generation %u does not apply",
@@ -464,7 +471,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 		rep->damage_at = lost_sv.end;
 	}
 	judge_damage(m, &best, best_last > best.seq, rep);
-	if (!m->salvage && (rep->newer_records || rep->orphan_records || rep->ckpt_lost)) {
+	if (!m->lib->salvage && (rep->newer_records || rep->orphan_records || rep->ckpt_lost)) {
 		err = -EUCLEAN;
 		goto out;
 	}
@@ -476,16 +483,16 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 			goto out;
 		m->records_replayed = records;
 	}
-	m->replaying = false;
+	m->lib->replaying = false;
 	m->head = best_head > 0 ? (uint64_t)best_head : 0;
 	err = rebuild_alloc(m);
 	if (!err && !read_only && !(flags & SW_LOAD_NO_CHECKPOINT)) {
 		/* this mount's counter on every member, durable, before the checkpoint
 		 * below records it: from then on a copy of a member taken before this
 		 * mount is below the checkpoint's (members_check) */
-		err = members_bump(m, m->mount_seq + 1);
+		err = members_bump(m, m->lib->mount_seq + 1);
 		if (!err)
-			m->mount_seq++;
+			m->lib->mount_seq++;
 		/* what lies past the head of this generation (a torn tail) is cleared
 		 * before new commits land there: none of it may be read as theirs */
 		if (!err)
@@ -502,7 +509,7 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 			err = 0;
 	}
 out:
-	m->replaying = false;
+	m->lib->replaying = false;
 	free(best_body);
 	free(log);
 	if (err)
@@ -513,10 +520,12 @@ out:
 void sw_meta_close(struct sw_meta *m)
 {
 	meta_table_free(m);
-	free(m->lbuf);
-	m->lbuf = NULL;
-	free(m->pending_free);
-	m->pending_free = NULL;
+	free(m->lib->lbuf);
+	m->lib->lbuf = NULL;
+	free(m->lib->pending_free);
+	m->lib->pending_free = NULL;
+	free(m->lib);
+	m->lib = NULL;
 	sw_alloc_destroy(&m->alloc);
 	pthread_mutex_destroy(&m->lock);
 }

@@ -84,7 +84,7 @@ int meta_htab_grow(struct sw_meta *m)
 /* ---- what the table costs in a checkpoint --------------------------------- */
 
 /*
- * m->tbl_bytes is the size the checkpoint body of the table would have:
+ * m->lib->tbl_bytes is the size the checkpoint body of the table would have:
  * every record ckpt_serialize writes, counted as the table changes (an
  * upper bound: it also counts what a checkpoint leaves out, such as an
  * unreachable directory's entries or extents still being written).
@@ -102,12 +102,12 @@ static uint64_t rec_bytes(size_t payload)
 
 static void tbl_add(struct sw_meta *m, uint64_t bytes)
 {
-	m->tbl_bytes += bytes;
+	m->lib->tbl_bytes += bytes;
 }
 
 static void tbl_sub(struct sw_meta *m, uint64_t bytes)
 {
-	m->tbl_bytes = m->tbl_bytes > bytes ? m->tbl_bytes - bytes : 0;
+	m->lib->tbl_bytes = m->lib->tbl_bytes > bytes ? m->lib->tbl_bytes - bytes : 0;
 }
 
 /* ---- directories ------------------------------------------------------ */
@@ -260,22 +260,22 @@ static void release_range(struct sw_meta *m, uint64_t voff, uint64_t len)
 {
 	struct sw_free_range *f;
 
-	if (m->replaying || !len)
+	if (m->lib->replaying || m->lib->repair || !len)
 		return;
-	if (m->npending_free == m->cap_pending_free) {
-		size_t ncap = m->cap_pending_free ? m->cap_pending_free * 2 : 64;
+	if (m->npending_free == m->lib->cap_pending_free) {
+		size_t ncap = m->lib->cap_pending_free ? m->lib->cap_pending_free * 2 : 64;
 
-		f = realloc(m->pending_free, ncap * sizeof(*f));
+		f = realloc(m->lib->pending_free, ncap * sizeof(*f));
 		if (!f) {
 			/* leak the space rather than risk reusing it early */
 			sw_err("out of memory: %llu bytes leaked until remount",
 				(unsigned long long)len);
 			return;
 		}
-		m->pending_free = f;
-		m->cap_pending_free = ncap;
+		m->lib->pending_free = f;
+		m->lib->cap_pending_free = ncap;
 	}
-	m->pending_free[m->npending_free++] = (struct sw_free_range){ voff, len };
+	m->lib->pending_free[m->npending_free++] = (struct sw_free_range){ voff, len };
 }
 
 static int ext_reserve(struct sw_inode *ino, size_t extra)
@@ -472,7 +472,7 @@ static void dirty_unlink(struct sw_meta *m, struct sw_inode *ino)
 
 	if (!ino->on_dirty)
 		return;
-	for (p = &m->dirty; *p; p = &(*p)->dirty_next)
+	for (p = &m->lib->dirty; *p; p = &(*p)->dirty_next)
 		if (*p == ino) {
 			*p = ino->dirty_next;
 			break;
@@ -525,7 +525,7 @@ void meta_table_free(struct sw_meta *m)
 	struct sw_inode_iter it;
 	struct sw_inode *i;
 
-	m->replaying = true;	/* tearing down: nothing to release */
+	m->lib->replaying = true;	/* tearing down: nothing to release */
 	sw_for_each_inode(m, &it, i)
 		inode_destroy(m, i);
 	free(m->htab);
@@ -695,8 +695,8 @@ void sw_meta_dirty(struct sw_meta *m, struct sw_inode *ino)
 	ino->attr_dirty = true;
 	if (!ino->on_dirty) {
 		ino->on_dirty = true;
-		ino->dirty_next = m->dirty;
-		m->dirty = ino;
+		ino->dirty_next = m->lib->dirty;
+		m->lib->dirty = ino;
 	}
 }
 
@@ -727,7 +727,7 @@ static uint64_t ckpt_reserve(const struct sw_meta *m)
 /* What the table takes of a checkpoint slot, with the room staged writes hold. */
 static uint64_t tbl_used(const struct sw_meta *m)
 {
-	return m->tbl_bytes + m->tbl_resv;
+	return m->lib->tbl_bytes + m->lib->tbl_resv;
 }
 
 /* Whether the table can grow by bytes and a checkpoint of it still fit its slot. */
@@ -776,13 +776,13 @@ int sw_meta_room_hold(struct sw_meta *m, uint64_t bytes)
 {
 	if (!tbl_fits(m, bytes))
 		return -ENOSPC;
-	m->tbl_resv += bytes;
+	m->lib->tbl_resv += bytes;
 	return 0;
 }
 
 void sw_meta_room_unhold(struct sw_meta *m, uint64_t bytes)
 {
-	m->tbl_resv = m->tbl_resv > bytes ? m->tbl_resv - bytes : 0;
+	m->lib->tbl_resv = m->lib->tbl_resv > bytes ? m->lib->tbl_resv - bytes : 0;
 }
 
 uint64_t sw_meta_inodes_free(const struct sw_meta *m)
