@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	}
 	must(sw_fsvol_open((const char *const *)members, (unsigned)n, false, &vol, &sb, msg,
 			   sizeof(msg)), msg);
-	must(sw_meta_open(&m, vol, &sb, SW_LOAD_NO_CHECKPOINT | SW_LOAD_REPAIR, NULL), "load");
+	must(sw_meta_open(&m, vol, &sb, SW_LOAD_NO_CHECKPOINT | SW_LOAD_REPAIR, NULL, NULL), "load");
 	log_gen = m.gen;
 	log_seq = m.seq;
 	log_head = m.head;

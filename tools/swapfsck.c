@@ -47,6 +47,19 @@ struct fsck {
 	json_object *jproblems;
 };
 
+/* Pass 2's scratch in every inode (the table's sw_inode.priv, zeroed when it is created). */
+struct fsck_inode {
+	uint64_t names;		/* entries naming it */
+	bool reached;		/* a directory reached from the root */
+};
+
+static const struct sw_inode_ops fsck_inode_ops = { .priv_size = sizeof(struct fsck_inode) };
+
+static inline struct fsck_inode *fsck_in(const struct sw_inode *i)
+{
+	return (struct fsck_inode *)(uintptr_t)i->priv;
+}
+
 static const struct fsck_problem_desc *describe(enum fsck_problem code)
 {
 	for (size_t i = 0; i < sizeof(fsck_problems) / sizeof(fsck_problems[0]); i++)
@@ -329,7 +342,7 @@ static int check_metadata(struct fsck *f)
 	rep.lost_arg = &lost;
 	err = sw_meta_open(&f->m, f->vol, &f->sb,
 			   (f->mode == MODE_NO ? SW_LOAD_READ_ONLY : 0) | SW_LOAD_SALVAGE |
-			   SW_LOAD_NO_CHECKPOINT | SW_LOAD_REPAIR, &rep);
+			   SW_LOAD_NO_CHECKPOINT | SW_LOAD_REPAIR, &fsck_inode_ops, &rep);
 	if (err) {
 		printf("swapfsck: no valid checkpoint on any metadata mirror (%s): cannot check further\n",
 		       strerror(-err));
@@ -485,13 +498,9 @@ static void check_tree(struct fsck *f)
 	pass(f, "Pass 2: inodes and directories");
 	if (!queue)
 		return;
-	FOR_EACH_INODE(m, i) {
-		i->nlookup = 0;	/* scratch: entries naming it */
-		i->nopen = 0;	/* scratch: directory reached */
-	}
 	/* entries: dangling ones, and directories named twice */
 	queue[qt++] = sw_inode_get(m, SW_ROOT_INO);
-	queue[0]->nopen = 1;
+	fsck_in(queue[0])->reached = true;
 	while (qh < qt) {
 		struct sw_inode *d = queue[qh++];
 
@@ -508,17 +517,17 @@ static void check_tree(struct fsck *f)
 					remove_entry(f, d, e);
 				continue;
 			}
-			if (c->dir && c->nopen) {
+			if (c->dir && fsck_in(c)->reached) {
 				if (problem(f, PR_DIR_EXTRA_LINK, 0, (unsigned long long)d->a.ino,
 					    e->name, (unsigned long long)c->a.ino))
 					remove_entry(f, d, e);
 				else
-					c->nlookup++;
+					fsck_in(c)->names++;
 				continue;
 			}
-			c->nlookup++;
+			fsck_in(c)->names++;
 			if (c->dir) {
-				c->nopen = 1;
+				fsck_in(c)->reached = true;
 				c->parent = d->a.ino;
 				if (qt <= m->count)
 					queue[qt++] = c;
@@ -551,7 +560,7 @@ static void check_tree(struct fsck *f)
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE, .u.free.ino = i->a.ino });
 			continue;
 		}
-		if (i->nlookup || (i->dir && i->nopen))
+		if (fsck_in(i)->names || (i->dir && fsck_in(i)->reached))
 			continue;
 		/* no links: a file open and unlinked at a crash, or an empty directory
 		 * removed while the kernel still referred to it */
@@ -572,16 +581,16 @@ static void check_tree(struct fsck *f)
 			snprintf(name, sizeof(name), "#%llu", (unsigned long long)i->a.ino);
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_DIRENT_ADD,
 				.u.dirent = { lf, i->a.ino, name, (uint16_t)strlen(name) } });
-			i->nlookup = 1;
+			fsck_in(i)->names = 1;
 			if (i->dir) {
-				i->nopen = 1;
+				fsck_in(i)->reached = true;
 				sw_inode_get(m, lf)->a.nlink++;
 			}
 		}
 	}
 	/* link counts: files by their entries, directories 2 + subdirectories */
 	FOR_EACH_INODE(m, i) {
-		uint64_t want = i->nlookup;
+		uint64_t want = fsck_in(i)->names;
 
 		if (i->dir) {
 			want = 2;
@@ -593,7 +602,7 @@ static void check_tree(struct fsck *f)
 					want++;
 			}
 		}
-		if (!i->nlookup && (!i->dir || (!i->nopen && !i->a.nlink)))
+		if (!fsck_in(i)->names && (!i->dir || (!fsck_in(i)->reached && !i->a.nlink)))
 			continue;	/* freed above, or left as reported */
 		if (i->a.nlink != want &&
 		    problem(f, PR_NLINK, 0, (unsigned long long)i->a.ino,
@@ -603,10 +612,6 @@ static void check_tree(struct fsck *f)
 			a.nlink = (uint32_t)want;
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE, .u.inode = a });
 		}
-	}
-	FOR_EACH_INODE(m, i) {
-		i->nlookup = 0;
-		i->nopen = 0;
 	}
 }
 

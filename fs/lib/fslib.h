@@ -285,6 +285,17 @@ struct sw_inode {
 	bool attr_dirty, on_dirty;
 	struct sw_inode *dirty_next, *hnext;
 	pthread_rwlock_t rw;	/* data path: readers share, writers exclude */
+	/* the opener's part: sw_inode_ops.priv_size bytes, zeroed when the inode is created */
+	max_align_t priv[];
+};
+
+/* What the opener of a table keeps in each inode (sw_meta_open). */
+struct sw_inode_ops {
+	size_t priv_size;	/* bytes of sw_inode.priv */
+	/* optional: called on a new inode before the table holds it; -errno fails its record */
+	int (*init)(struct sw_inode *ino);
+	/* optional: called on an inode the table has let go of, before it is freed */
+	void (*fini)(struct sw_inode *ino);
 };
 
 /*
@@ -368,8 +379,9 @@ struct sw_load_report {
  */
 #define SW_LOAD_REPAIR 8u
 
+/* Open: flags SW_LOAD_*; ops (or NULL) for the opener's part of every inode. */
 int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_super *sb,
-		 unsigned flags, struct sw_load_report *rep);
+		 unsigned flags, const struct sw_inode_ops *ops, struct sw_load_report *rep);
 /* Apply one record to the table without logging it (swapfsck's repairs). */
 int sw_meta_apply(struct sw_meta *m, const struct swf_rec *rec);
 /* Open: newest valid checkpoint + replay of the log; rebuilds the allocator. */

@@ -30,6 +30,7 @@ struct sw_meta_lib {
 	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */
 	uint64_t tbl_bytes;	/* checkpoint body size of the table (an upper bound) */
 	uint64_t tbl_resv;	/* of the room left, what staged writes hold for their extents */
+	struct sw_inode_ops ops;	/* the opener's part of every inode */
 };
 
 /* ---- table.c ----------------------------------------------------------- */

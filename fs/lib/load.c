@@ -237,7 +237,7 @@ static int rebuild_alloc(struct sw_meta *m)
 int sw_meta_load(struct sw_meta *m, struct swe_volume *vol,
 		 const struct swf_super *sb, bool read_only)
 {
-	return sw_meta_open(m, vol, sb, read_only ? SW_LOAD_READ_ONLY : 0, NULL);
+	return sw_meta_open(m, vol, sb, read_only ? SW_LOAD_READ_ONLY : 0, NULL, NULL);
 }
 
 /* Slot headers and the surveys of every mirror's log: what a crash cannot explain. */
@@ -349,7 +349,7 @@ static int members_bump(struct sw_meta *m, uint64_t seq)
 }
 
 int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_super *sb,
-		 unsigned flags, struct sw_load_report *rep)
+		 unsigned flags, const struct sw_inode_ops *ops, struct sw_load_report *rep)
 {
 	struct swf_ckpt best = {0}, c;
 	uint8_t *best_body = NULL, *body, *log = NULL;
@@ -373,6 +373,8 @@ int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_sup
 	memset(sv, 0, sizeof(sv));
 	m->lib->salvage = flags & SW_LOAD_SALVAGE;
 	m->lib->repair = flags & SW_LOAD_REPAIR;
+	if (ops)
+		m->lib->ops = *ops;
 	/* newest valid checkpoint over both slots of every mirror */
 	for (unsigned d = 0; d < m->nmirror; d++)
 		for (unsigned slot = 0; slot < 2; slot++) {

@@ -515,6 +515,8 @@ static void inode_destroy(struct sw_meta *m, struct sw_inode *ino)
 	free(ino->symlink);
 	free(ino->wb_lost);
 	pthread_rwlock_destroy(&ino->rw);
+	if (m->lib->ops.fini)
+		m->lib->ops.fini(ino);
 	free(ino);
 	m->count--;
 }
@@ -536,13 +538,14 @@ void meta_table_free(struct sw_meta *m)
 static int apply_inode(struct sw_meta *m, const struct swf_inode_rec *r)
 {
 	struct sw_inode *ino = sw_inode_get(m, r->ino);
+	int err;
 
 	if (!r->ino)
 		return -EBADMSG;
 	if (!ino) {
 		if (m->count + 1 > m->hsize && meta_htab_grow(m))
 			return -ENOMEM;
-		ino = calloc(1, sizeof(*ino));
+		ino = calloc(1, sizeof(*ino) + m->lib->ops.priv_size);
 		if (!ino)
 			return -ENOMEM;
 		if (S_ISDIR(r->mode)) {
@@ -552,6 +555,11 @@ static int apply_inode(struct sw_meta *m, const struct swf_inode_rec *r)
 				return -ENOMEM;
 			}
 			ino->dir->next_cookie = 3;	/* 1 and 2 are . and .. */
+		}
+		if (m->lib->ops.init && (err = m->lib->ops.init(ino))) {
+			free(ino->dir);
+			free(ino);
+			return err;
 		}
 		pthread_rwlock_init(&ino->rw, NULL);
 		ino->hnext = m->htab[hslot(m, r->ino)];
