@@ -207,7 +207,6 @@ uint64_t sw_alloc_available(const struct sw_alloc *a);
 int sw_alloc_free(struct sw_alloc *a, uint64_t first, uint64_t n);
 /* Mark units used when rebuilding from extents; -EEXIST on overlap. */
 int sw_alloc_mark(struct sw_alloc *a, uint64_t first, uint64_t n);
-bool sw_alloc_is_used(const struct sw_alloc *a, uint64_t unit);
 
 /* ====================================================================
  * In-memory metadata: the table (table.c), its log and checkpoints
@@ -282,7 +281,7 @@ struct sw_inode {
 	size_t nwb_lost;
 	void *wb;		/* the data path's staging chunk */
 	void *ra;		/* the data path's read-ahead window */
-	bool attr_dirty, on_dirty;
+	bool on_dirty;		/* on the list of inodes whose records wait for a commit */
 	struct sw_inode *dirty_next, *hnext;
 	pthread_rwlock_t rw;	/* data path: readers share, writers exclude */
 	/* the opener's part: sw_inode_ops.priv_size bytes, zeroed when the inode is created */

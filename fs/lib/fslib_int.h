@@ -24,7 +24,6 @@ struct sw_meta_lib {
 	bool replaying;		/* loading or closing: nothing freed is queued */
 	bool repair;		/* SW_LOAD_REPAIR */
 	bool salvage;		/* SW_LOAD_SALVAGE: skip records that do not apply, count them */
-	uint64_t bad_first_seq;	/* seq of the first skipped record (log), 0 if in a checkpoint */
 	bool ckpt_needed;	/* a checkpoint attempt failed after it began writing */
 	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
 	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */

@@ -114,7 +114,6 @@ static int flush_dirty(struct sw_meta *m)
 		}
 		if ((err = inode_rec(m, ino, 0)))
 			goto out;
-		ino->attr_dirty = false;
 		ino->on_dirty = false;
 		m->lib->dirty = ino->dirty_next;
 	}
@@ -458,7 +457,6 @@ int sw_meta_checkpoint(struct sw_meta *m)
 				keep = ino;
 			} else {
 				ino->on_dirty = false;
-				ino->attr_dirty = false;
 			}
 		}
 		m->lib->dirty = keep;

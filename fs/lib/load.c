@@ -70,12 +70,10 @@ static int ckpt_read(struct sw_meta *m, unsigned dev, unsigned slot,
 	return 0;
 }
 
-static void note_bad(struct sw_meta *m, const struct swf_rec *r, bool in_log)
+static void note_bad(struct sw_meta *m, const struct swf_rec *r)
 {
-	if (!m->bad_records++) {
-		m->lib->bad_first_seq = in_log ? r->seq : 0;
+	if (!m->bad_records++)
 		m->bad_first_type = r->type;
-	}
 }
 
 
@@ -92,7 +90,7 @@ static int apply_all(struct sw_meta *m, const uint8_t *p, size_t len)
 		if (meta_apply(m, &r)) {
 			if (!m->lib->salvage)
 				return -EBADMSG;
-			note_bad(m, &r, false);
+			note_bad(m, &r);
 		}
 		pos += (size_t)n;
 	}
@@ -131,7 +129,7 @@ static int64_t replay(struct sw_meta *m, const uint8_t *log, size_t len,
 			if (meta_apply(m, &g)) {
 				if (!m->lib->salvage)
 					return -EBADMSG;
-				note_bad(m, &g, true);
+				note_bad(m, &g);
 			}
 			q += (size_t)k;
 			(*records)++;

@@ -700,7 +700,6 @@ int sw_meta_apply(struct sw_meta *m, const struct swf_rec *rec)
 
 void sw_meta_dirty(struct sw_meta *m, struct sw_inode *ino)
 {
-	ino->attr_dirty = true;
 	if (!ino->on_dirty) {
 		ino->on_dirty = true;
 		ino->dirty_next = m->lib->dirty;
