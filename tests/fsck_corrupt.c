@@ -17,6 +17,9 @@
 static struct sw_meta m;
 static struct swe_volume *vol;
 static struct swf_super sb;
+/* where the next record written to the log goes: the daemon's next commit */
+static uint32_t log_gen;
+static uint64_t log_seq, log_head;
 
 static void must(int err, const char *what)
 {
@@ -35,8 +38,6 @@ static void inode(uint64_t ino, uint32_t mode, uint32_t nlink, uint64_t size)
 {
 	rec((struct swf_rec){ .type = SWF_R_INODE, .u.inode = { ino, mode, 0, 0, nlink, size,
 		0, 1764000000000000000LL, 1764000000000000000LL, 1764000000000000000LL, 0 } });
-	if (ino >= m.next_ino)
-		m.next_ino = ino + 1;
 }
 
 static void dirent(uint64_t parent, const char *name, uint64_t ino)
@@ -69,15 +70,15 @@ static void log_record(struct swf_rec r, unsigned mirrors)
 	int n;
 
 	memset(buf, 0, 4096);
-	r.generation = m.gen;
-	r.seq = m.seq + 1;
+	r.generation = log_gen;
+	r.seq = log_seq + 1;
 	n = swf_rec_encode(&r, buf, 4096);
-	pad.generation = m.gen;
-	pad.seq = m.seq + 2;
+	pad.generation = log_gen;
+	pad.seq = log_seq + 2;
 	if (n < 0 || swf_rec_encode(&pad, buf + n, 4096 - (size_t)n) < 0)
 		must(-EINVAL, "encode");
 	for (unsigned d = 0; d < mirrors; d++)
-		must(swe_member_pwrite(vol, d, buf, 4096, sb.log_offset + m.head), "log write");
+		must(swe_member_pwrite(vol, d, buf, 4096, sb.log_offset + log_head), "log write");
 	free(buf);
 }
 
@@ -102,16 +103,16 @@ static void log_commit(uint64_t ino, const char *name, unsigned mirrors)
 	for (int i = 0; i < 3; i++) {
 		int n;
 
-		r[i].generation = m.gen;
-		r[i].seq = ++m.seq;
+		r[i].generation = log_gen;
+		r[i].seq = ++log_seq;
 		n = swf_rec_encode(&r[i], buf + len, i < 2 ? 4096 - len - 64 : 4096 - len);
 		if (n < 0)
 			must(-EINVAL, "encode");
 		len += (size_t)n;
 	}
 	for (unsigned d = 0; d < mirrors; d++)
-		must(swe_member_pwrite(vol, d, buf, 4096, sb.log_offset + m.head), "log write");
-	m.head += 4096;
+		must(swe_member_pwrite(vol, d, buf, 4096, sb.log_offset + log_head), "log write");
+	log_head += 4096;
 	free(buf);
 }
 
@@ -148,8 +149,10 @@ int main(int argc, char **argv)
 	}
 	must(sw_fsvol_open((const char *const *)members, (unsigned)n, false, &vol, &sb, msg,
 			   sizeof(msg)), msg);
-	must(sw_meta_open(&m, vol, &sb, SW_LOAD_NO_CHECKPOINT, NULL), "load");
-	m.replaying = true;
+	must(sw_meta_open(&m, vol, &sb, SW_LOAD_NO_CHECKPOINT | SW_LOAD_REPAIR, NULL, NULL), "load");
+	log_gen = m.gen;
+	log_seq = m.seq;
+	log_head = m.head;
 	au = sb.alloc_unit;
 	if (!strcmp(what, "populate")) {	/* /d (ino 2), /d/a (3), /b (4), /l -> b (5) */
 		inode(2, S_IFDIR | 0755, 2, 0);
@@ -196,7 +199,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(what, "ckpt_mirror")) {
 			damage_bytes(1, sb.meta_offset + (m.gen % 2) * sb.ckpt_size, 0x00, 64);
 		} else if (!strcmp(what, "log_torn")) {
-			damage_bytes(0, sb.log_offset + m.head, 0x5a, 512);
+			damage_bytes(0, sb.log_offset + log_head, 0x5a, 512);
 		} else if (!strcmp(what, "log_mirror")) {
 			log_record((struct swf_rec){ .type = SWF_R_INODE, .u.inode = { m.next_ino,
 				S_IFREG | 0644, 0, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1);
@@ -223,17 +226,15 @@ int main(int argc, char **argv)
 			scribble(sb.meta_offset + ((m.gen + 1) % 2) * sb.ckpt_size + 4096, 512);
 		} else if (!strcmp(what, "ckpt_partial")) {
 			/* a checkpoint that reached mirror 0 only (mirror 1's write failed),
-			 * after which commits went on in the old generation */
-			uint32_t gen = m.gen;
-			uint64_t head;
+			 * after which commits went on in the old generation; the table
+			 * written is the one before "before", at its sequence number */
+			struct swe_fault f = { .dev = 1, .ops = SWE_WRITE, .nth = 1, .error = EIO };
 
 			log_commit(20, "before", 2);
-			head = m.head;
-			m.nmirror = 1;
-			must(sw_meta_checkpoint(&m), "checkpoint on mirror 0");
-			m.nmirror = 2;
-			m.gen = gen;
-			m.head = head;
+			must(swe_fault_add(vol, &f) < 0 ? -ENOSPC : 0, "fault");
+			if (sw_meta_checkpoint_above(&m, log_gen, log_seq) != -EIO)
+				must(-EINVAL, "checkpoint on mirror 0 only");
+			swe_fault_clear(vol);
 			log_commit(21, "after", 2);
 		} else if (!strcmp(what, "log_corrupt")) {
 			/* three commits; the second one's block is garbage on both mirrors */
@@ -252,7 +253,6 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	m.replaying = false;
 	if (table)
 		must(sw_meta_checkpoint(&m), "checkpoint");
 	sw_meta_close(&m);

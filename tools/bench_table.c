@@ -2,8 +2,9 @@
  * bench_table.c - `swapbench table`: how long a table of N tensor files
  * takes to load at mount, and the memory it needs per file.  Builds the
  * table through the metadata API on freshly formatted members (one
- * directory per 10,000 files, one 64 KiB extent and one xattr each),
- * checkpoints it, then loads it cold as the daemon does.
+ * directory per 10,000 files, one 64 KiB extent and one xattr each;
+ * records applied, not logged), checkpoints it, then loads it cold as
+ * the daemon does.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -37,31 +38,27 @@ static int build(struct sw_meta *m, uint64_t files)
 		if (i % 10000 == 0) {
 			dir = m->next_ino;
 			snprintf(name, sizeof(name), "rank%llu", (unsigned long long)(i / 10000));
-			err = sw_meta_emit(m, &(struct swf_rec){ .type = SWF_R_INODE, .flags = SWF_RF_CONT,
+			err = sw_meta_apply(m, &(struct swf_rec){ .type = SWF_R_INODE, .flags = SWF_RF_CONT,
 				.u.inode = { dir, S_IFDIR | 0755, 0, 0, 2 } });
 			if (!err)
-				err = sw_meta_emit(m, &(struct swf_rec){ .type = SWF_R_DIRENT_ADD,
+				err = sw_meta_apply(m, &(struct swf_rec){ .type = SWF_R_DIRENT_ADD,
 					.u.dirent = { SW_ROOT_INO, dir, name, (uint16_t)strlen(name) } });
 		}
 		ino = m->next_ino;
 		snprintf(name, sizeof(name), "param_%llu.tensor.swp", (unsigned long long)i);
 		if (!err)
-			err = sw_meta_emit(m, &(struct swf_rec){ .type = SWF_R_INODE, .flags = SWF_RF_CONT,
+			err = sw_meta_apply(m, &(struct swf_rec){ .type = SWF_R_INODE, .flags = SWF_RF_CONT,
 				.u.inode = { ino, S_IFREG | 0644, 0, 0, 1, au } });
 		if (!err)
-			err = sw_meta_emit(m, &(struct swf_rec){ .type = SWF_R_EXTENT, .flags = SWF_RF_CONT,
+			err = sw_meta_apply(m, &(struct swf_rec){ .type = SWF_R_EXTENT, .flags = SWF_RF_CONT,
 				.u.extent = { ino, 0, i * au, au, 0 } });
 		if (!err)
-			err = sw_meta_emit(m, &(struct swf_rec){ .type = SWF_R_XATTR_SET, .flags = SWF_RF_CONT,
+			err = sw_meta_apply(m, &(struct swf_rec){ .type = SWF_R_XATTR_SET, .flags = SWF_RF_CONT,
 				.u.xattr = { ino, "user.dtype", 10, "fp16", 4 } });
 		if (!err)
-			err = sw_meta_emit(m, &(struct swf_rec){ .type = SWF_R_DIRENT_ADD,
+			err = sw_meta_apply(m, &(struct swf_rec){ .type = SWF_R_DIRENT_ADD,
 				.u.dirent = { dir, ino, name, (uint16_t)strlen(name) } });
-		/* keep the pending log small: the checkpoint at the end holds it all */
-		if (!err && m->llen > (64u << 20))
-			m->llen = 0;
 	}
-	m->llen = 0;
 	return err ? err : sw_meta_checkpoint(m);
 }
 

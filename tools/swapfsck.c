@@ -45,6 +45,19 @@ struct fsck {
 	json_object *jproblems;
 };
 
+/* Pass 2's scratch in every inode (the table's sw_inode.priv, zeroed when it is created). */
+struct fsck_inode {
+	uint64_t names;		/* entries naming it */
+	bool reached;		/* a directory reached from the root */
+};
+
+static const struct sw_inode_ops fsck_inode_ops = { .priv_size = sizeof(struct fsck_inode) };
+
+static inline struct fsck_inode *fsck_in(const struct sw_inode *i)
+{
+	return (struct fsck_inode *)(uintptr_t)i->priv;
+}
+
 static void cancel(struct fsck *f)
 {
 	printf("swapfsck: cancelled; nothing more written\n");
@@ -316,7 +329,7 @@ static int check_metadata(struct fsck *f)
 	rep.lost_arg = &lost;
 	err = sw_meta_open(&f->m, f->vol, &f->sb,
 			   (f->mode == MODE_NO ? SW_LOAD_READ_ONLY : 0) | SW_LOAD_SALVAGE |
-			   SW_LOAD_NO_CHECKPOINT, &rep);
+			   SW_LOAD_NO_CHECKPOINT | SW_LOAD_REPAIR, &fsck_inode_ops, &rep);
 	if (err) {
 		printf("swapfsck: no valid checkpoint on any metadata mirror (%s): cannot check further\n",
 		       strerror(-err));
@@ -435,13 +448,9 @@ static void check_tree(struct fsck *f)
 	pass(f, "Pass 2: inodes and directories");
 	if (!queue)
 		return;
-	sw_for_each_inode(m, &it, i) {
-		i->nlookup = 0;	/* scratch: entries naming it */
-		i->nopen = 0;	/* scratch: directory reached */
-	}
 	/* entries: dangling ones, and directories named twice */
 	queue[qt++] = sw_inode_get(m, SW_ROOT_INO);
-	queue[0]->nopen = 1;
+	fsck_in(queue[0])->reached = true;
 	while (qh < qt) {
 		struct sw_inode *d = queue[qh++];
 
@@ -458,17 +467,17 @@ static void check_tree(struct fsck *f)
 					remove_entry(f, d, e);
 				continue;
 			}
-			if (c->dir && c->nopen) {
+			if (c->dir && fsck_in(c)->reached) {
 				if (problem(f, PR_DIR_EXTRA_LINK, &(struct problem_context){
 					    .dir = d->a.ino, .name = e->name, .ino = c->a.ino }))
 					remove_entry(f, d, e);
 				else
-					c->nlookup++;
+					fsck_in(c)->names++;
 				continue;
 			}
-			c->nlookup++;
+			fsck_in(c)->names++;
 			if (c->dir) {
-				c->nopen = 1;
+				fsck_in(c)->reached = true;
 				c->parent = d->a.ino;
 				if (qt <= m->count)
 					queue[qt++] = c;
@@ -503,7 +512,7 @@ static void check_tree(struct fsck *f)
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE_FREE, .u.free.ino = i->a.ino });
 			continue;
 		}
-		if (i->nlookup || (i->dir && i->nopen))
+		if (fsck_in(i)->names || (i->dir && fsck_in(i)->reached))
 			continue;
 		/* no links: a file open and unlinked at a crash, or an empty directory
 		 * removed while the kernel still referred to it */
@@ -523,16 +532,16 @@ static void check_tree(struct fsck *f)
 			snprintf(name, sizeof(name), "#%llu", (unsigned long long)i->a.ino);
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_DIRENT_ADD,
 				.u.dirent = { lf, i->a.ino, name, (uint16_t)strlen(name) } });
-			i->nlookup = 1;
+			fsck_in(i)->names = 1;
 			if (i->dir) {
-				i->nopen = 1;
+				fsck_in(i)->reached = true;
 				sw_inode_get(m, lf)->a.nlink++;
 			}
 		}
 	}
 	/* link counts: files by their entries, directories 2 + subdirectories */
 	sw_for_each_inode(m, &it, i) {
-		uint64_t want = i->nlookup;
+		uint64_t want = fsck_in(i)->names;
 
 		if (i->dir) {
 			want = 2;
@@ -544,7 +553,7 @@ static void check_tree(struct fsck *f)
 					want++;
 			}
 		}
-		if (!i->nlookup && (!i->dir || (!i->nopen && !i->a.nlink)))
+		if (!fsck_in(i)->names && (!i->dir || (!fsck_in(i)->reached && !i->a.nlink)))
 			continue;	/* freed above, or left as reported */
 		if (i->a.nlink != want &&
 		    problem(f, PR_NLINK, &(struct problem_context){ .ino = i->a.ino,
@@ -554,10 +563,6 @@ static void check_tree(struct fsck *f)
 			a.nlink = (uint32_t)want;
 			fix_apply(f, (struct swf_rec){ .type = SWF_R_INODE, .u.inode = a });
 		}
-	}
-	sw_for_each_inode(m, &it, i) {
-		i->nlookup = 0;
-		i->nopen = 0;
 	}
 }
 
@@ -730,7 +735,6 @@ int main(int argc, char **argv)
 	if (f.loaded && f.keep_log && f.mode == MODE_PREEN) {
 		sw_meta_close(&f.m);	/* stopped in pass 1 */
 	} else if (f.loaded) {
-		f.m.replaying = true;	/* repairs free nothing early: the allocator is rebuilt */
 		check_tree(&f);
 		check_extents(&f, &sum);
 		if (f.keep_log && f.fixed > f.fixed_pass0) {
@@ -740,25 +744,14 @@ int main(int argc, char **argv)
 			f.fixed = f.fixed_pass0;
 		}
 		if ((f.table_changed || f.need_checkpoint) && f.mode != MODE_NO && !f.keep_log) {
-			uint64_t gen = f.m.gen;
-			int err;
-
 			/*
 			 * The new checkpoint goes to the slot not in use, with a generation
 			 * above every one on the metadata area and a sequence number above
 			 * every one in the logs, so no record left there (dropped ones
 			 * included) can be read as one of it or as newer than it.
 			 */
-			while (gen < f.max_gen)
-				gen += 2;
-			if (f.m.seq < f.max_seq)
-				f.m.seq = f.max_seq;
-			if (gen >= UINT32_MAX) {
-				err = -EOVERFLOW;	/* only a forged generation gets here */
-			} else {
-				f.m.gen = (uint32_t)gen;
-				err = sw_meta_checkpoint(&f.m);
-			}
+			int err = sw_meta_checkpoint_above(&f.m, f.max_gen, f.max_seq);
+
 			if (err) {
 				fprintf(stderr, "swapfsck: writing the repaired table: %s\n", strerror(-err));
 				rc |= EXIT_OPERR;

@@ -331,7 +331,8 @@ static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
 		swe_volume_close(fs->vol);
 		return -EINVAL;
 	}
-	err = sw_meta_open(&fs->meta, fs->vol, &fs->sb, read_only ? SW_LOAD_READ_ONLY : 0, &rep);
+	err = sw_meta_open(&fs->meta, fs->vol, &fs->sb, read_only ? SW_LOAD_READ_ONLY : 0,
+			   NULL, &rep);
 	swe_fault_clear(fs->vol);
 	if (err && rep.nstale) {	/* an older copy of a member: its name, nothing else */
 		fprintf(stderr, "swapfs: %s run swapfsck\n", rep.why);

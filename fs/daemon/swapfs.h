@@ -15,6 +15,7 @@
 
 #include "engine/engine.h"
 #include "fs/lib/fslib.h"
+#include "fs/daemon/dnode.h"
 #include "fs/daemon/iothread.h"
 
 #define SW_NAME_MAX 255

@@ -38,11 +38,6 @@ void sw_alloc_destroy(struct sw_alloc *a)
 	a->bits = NULL;
 }
 
-bool sw_alloc_is_used(const struct sw_alloc *a, uint64_t unit)
-{
-	return unit < a->nunits && used(a, unit);
-}
-
 /* Length of the free run at i, capped at max. */
 static uint64_t free_run(const struct sw_alloc *a, uint64_t i, uint64_t max)
 {

@@ -208,13 +208,13 @@ uint64_t sw_alloc_available(const struct sw_alloc *a);
 int sw_alloc_free(struct sw_alloc *a, uint64_t first, uint64_t n);
 /* Mark units used when rebuilding from extents; -EEXIST on overlap. */
 int sw_alloc_mark(struct sw_alloc *a, uint64_t first, uint64_t n);
-bool sw_alloc_is_used(const struct sw_alloc *a, uint64_t unit);
 
 /* ====================================================================
- * In-memory metadata: inodes, directories, extents, log, checkpoints (meta.c)
+ * In-memory metadata: the table (table.c), its log and checkpoints
+ * (journal.c), opening it (load.c)
  * ==================================================================== */
 /*
- * meta.h - the in-memory tensor table (inodes, directories, extents,
+ * The in-memory tensor table (inodes, directories, extents,
  * xattrs) and its durable form: a checksummed metadata log mirrored on
  * members 0 and 1, plus A/B checkpoints of the whole table.
  *
@@ -282,46 +282,49 @@ struct sw_inode {
 	size_t nwb_lost;
 	void *wb;		/* the data path's staging chunk */
 	void *ra;		/* the data path's read-ahead window */
-	bool attr_dirty, on_dirty;
+	bool on_dirty;		/* on the list of inodes whose records wait for a commit */
 	struct sw_inode *dirty_next, *hnext;
 	pthread_rwlock_t rw;	/* data path: readers share, writers exclude */
+	/* the opener's part: sw_inode_ops.priv_size bytes, zeroed when the inode is created */
+	max_align_t priv[];
 };
 
-struct sw_free_range { uint64_t voff, len; };
+/* What the opener of a table keeps in each inode (sw_meta_open). */
+struct sw_inode_ops {
+	size_t priv_size;	/* bytes of sw_inode.priv */
+	/* optional: called on a new inode before the table holds it; -errno fails its record */
+	int (*init)(struct sw_inode *ino);
+	/* optional: called on an inode the table has let go of, before it is freed */
+	void (*fini)(struct sw_inode *ino);
+};
 
+/*
+ * The open table.  Outside the library its fields are read only (under
+ * lock, or by the only user of m); the library's own state is in lib
+ * (fs/lib/fslib_int.h).
+ */
 struct sw_meta {
 	pthread_mutex_t lock;
 	struct swe_volume *vol;
 	struct swf_super sb;
 	struct sw_alloc alloc;
-	unsigned nmirror;
+	unsigned nmirror;	/* members holding the metadata (0 and 1) */
 	bool read_only;
 	/* table */
-	struct sw_inode **htab;
+	struct sw_inode **htab;	/* walked with sw_for_each_inode */
 	size_t hsize, count;
 	uint64_t next_ino;
-	struct sw_inode *dirty;
 	/* log */
 	uint32_t gen;
 	uint64_t seq;
 	uint64_t head;		/* committed bytes of the on-disk log */
-	uint8_t *lbuf;		/* pending records, block aligned buffer */
-	size_t llen, lcap;
-	/* blocks freed by records not yet committed */
-	struct sw_free_range *pending_free;
-	size_t npending_free, cap_pending_free;
-	bool replaying;
-	bool salvage;		/* swapfsck: skip records that do not apply, count them */
+	size_t npending_free;	/* ranges freed by records not yet committed */
+	/* records SW_LOAD_SALVAGE skipped */
 	uint64_t bad_records;
-	uint64_t bad_first_seq;	/* seq of the first skipped record (log), 0 if in a checkpoint */
 	int bad_first_type;
-	bool ckpt_needed;	/* a checkpoint attempt failed after it began writing */
-	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
-	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */
-	uint64_t tbl_bytes;	/* checkpoint body size of the table (an upper bound) */
-	uint64_t tbl_resv;	/* of the room left, what staged writes hold for their extents */
 	/* counters */
 	uint64_t commits, checkpoints, records_replayed;
+	struct sw_meta_lib *lib;
 };
 
 /* What swapfsck learns while loading: the state of each mirror's copies. */
@@ -368,10 +371,17 @@ struct sw_load_report {
 
 #define SW_LOAD_READ_ONLY 1u
 #define SW_LOAD_SALVAGE 2u	/* tolerate records that do not apply (swapfsck) */
-#define SW_LOAD_NO_CHECKPOINT 4u
+#define SW_LOAD_NO_CHECKPOINT 4u	/* no mount: no counter raised, no checkpoint written */
+/*
+ * The caller repairs the table with sw_meta_apply and rebuilds the
+ * allocator (swapfsck): the space a record unmaps or frees is not queued
+ * for reuse.
+ */
+#define SW_LOAD_REPAIR 8u
 
+/* Open: flags SW_LOAD_*; ops (or NULL) for the opener's part of every inode. */
 int sw_meta_open(struct sw_meta *m, struct swe_volume *vol, const struct swf_super *sb,
-		 unsigned flags, struct sw_load_report *rep);
+		 unsigned flags, const struct sw_inode_ops *ops, struct sw_load_report *rep);
 /* Apply one record to the table without logging it (swapfsck's repairs). */
 int sw_meta_apply(struct sw_meta *m, const struct swf_rec *rec);
 /* Open: newest valid checkpoint + replay of the log; rebuilds the allocator. */
@@ -410,6 +420,13 @@ void sw_meta_dirty(struct sw_meta *m, struct sw_inode *ino);
  */
 int sw_meta_commit(struct sw_meta *m, bool durable);
 int sw_meta_checkpoint(struct sw_meta *m);
+/*
+ * A checkpoint with a generation above max_gen (in the slot not in use)
+ * and a sequence number of at least max_seq, so that no record left in the
+ * metadata area can be read as one of it or as newer (swapfsck's repaired
+ * table).  -EOVERFLOW when no generation is left.
+ */
+int sw_meta_checkpoint_above(struct sw_meta *m, uint32_t max_gen, uint64_t max_seq);
 /*
  * ENOSPC when the table cannot grow by bytes (of checkpoint records: the
  * sw_meta_cost_* functions) for a new inode, name or xattr and keep the
