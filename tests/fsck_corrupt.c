@@ -231,7 +231,7 @@ int main(int argc, char **argv)
 			struct swe_fault f = { .dev = 1, .ops = SWE_WRITE, .nth = 1, .error = EIO };
 
 			log_commit(20, "before", 2);
-			must(swe_fault_add(vol, &f) < 0 ? -ENOSPC : 0, "fault");
+			must(swe_fault_add(vol, &f, NULL) < 0 ? -ENOSPC : 0, "fault");
 			if (sw_meta_checkpoint_above(&m, log_gen, log_seq) != -EIO)
 				must(-EINVAL, "checkpoint on mirror 0 only");
 			swe_fault_clear(vol);
