@@ -324,7 +324,7 @@ struct sw_meta {
 	int bad_first_type;
 	/* counters */
 	uint64_t commits, checkpoints, records_replayed;
-	struct sw_meta_lib *lib;
+	struct sw_meta_lib *lib;	/* the library's own state (fs/lib/fslib_int.h) */
 };
 
 /* What swapfsck learns while loading: the state of each mirror's copies. */
