@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fs/daemon/data.h"
+#include "fs/daemon/inode.h"
 
 /* Staging and read-ahead work in stripe units: one member, one request. */
 static uint64_t chunk_size(const struct swapfs *fs)
