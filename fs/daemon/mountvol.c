@@ -106,7 +106,7 @@ static int arm_faults(struct swapfs *fs, const char *spec)
 
 		if (sscanf(r, "%d:%7[rwf]:%llu:%llu:%d:%u", &f.dev, ops, &nth, &count,
 			   &f.error, &delay) < 5) {
-			fprintf(stderr, "swapfs: SWAPFS_FAULTS: cannot parse '%s'\n", r);
+			sw_err("SWAPFS_FAULTS: cannot parse '%s'", r);
 			err = -EINVAL;
 			break;
 		}
@@ -116,7 +116,7 @@ static int arm_faults(struct swapfs *fs, const char *spec)
 		f.count = count;
 		f.delay_us = delay;
 		if (swe_fault_add(fs->vol, &f) < 0) {
-			fprintf(stderr, "swapfs: SWAPFS_FAULTS: %s\n", swe_errmsg());
+			sw_err("SWAPFS_FAULTS: %s", swe_errmsg());
 			err = -EINVAL;
 		}
 	}
@@ -132,7 +132,7 @@ int sw_mountvol_open(struct swapfs *fs, const char *devices, bool read_only,
 	struct sw_load_report rep = {0};
 
 	if (n < 0) {
-		fprintf(stderr, "swapfs: '%s': expected DEVICE[:DEVICE...]\n", devices);
+		sw_err("'%s': expected DEVICE[:DEVICE...]", devices);
 		return -EINVAL;
 	}
 	/*
@@ -166,13 +166,13 @@ int sw_mountvol_open(struct swapfs *fs, const char *devices, bool read_only,
 	}
 	free_members(members);
 	if (err) {
-		fprintf(stderr, "swapfs: %s%s\n", msg,
-			!read_only && (err == -EROFS || err == -EACCES) ?
-			" (mount with -o ro to use it read-only)" : "");
+		sw_err("%s%s", msg,
+		       !read_only && (err == -EROFS || err == -EACCES) ?
+		       " (mount with -o ro to use it read-only)" : "");
 		return err;
 	}
 	if (msg[0])
-		fprintf(stderr, "swapfs: %s\n", msg);
+		sw_warn("%s", msg);
 	/* testing hook: as SWAPFS_FAULTS, for the loading and the mount's own writes only */
 	if (getenv("SWAPFS_OPEN_FAULTS") && arm_faults(fs, getenv("SWAPFS_OPEN_FAULTS"))) {
 		swe_volume_close(fs->vol);
@@ -181,21 +181,21 @@ int sw_mountvol_open(struct swapfs *fs, const char *devices, bool read_only,
 	err = sw_meta_open(&fs->meta, fs->vol, &fs->sb, read_only ? SW_LOAD_READ_ONLY : 0, &rep);
 	swe_fault_clear(fs->vol);
 	if (err && rep.nstale) {	/* an older copy of a member: its name, nothing else */
-		fprintf(stderr, "swapfs: %s run swapfsck\n", rep.why);
+		sw_err("%s run swapfsck", rep.why);
 		swe_volume_close(fs->vol);
 		return err;
 	}
 	if (err) {
-		fprintf(stderr, "swapfs: cannot load the metadata: %s%s%s%s\n", strerror(-err),
-			rep.why[0] ? ": " : "", rep.why, err == -EUCLEAN ? " (run swapfsck)" : "");
+		sw_err("cannot load the metadata: %s%s%s%s", strerror(-err),
+		       rep.why[0] ? ": " : "", rep.why, err == -EUCLEAN ? " (run swapfsck)" : "");
 		swe_volume_close(fs->vol);
 		return err;
 	}
 	if (rep.ckpt_torn)
-		fprintf(stderr, "swapfs: note: %s\n", rep.why);
+		sw_notice("note: %s", rep.why);
 	err = swe_arena_create(&fs->arena, staging, 0, 0);
 	if (err) {
-		fprintf(stderr, "swapfs: staging memory: %s\n", swe_errmsg());
+		sw_err("staging memory: %s", swe_errmsg());
 		sw_meta_close(&fs->meta);
 		swe_volume_close(fs->vol);
 		return err;
