@@ -38,15 +38,15 @@ void sw_set_read_ahead(struct swapfs *fs)
 {
 	char path[96];
 	FILE *f;
+	bool ok;
 
 	if (!fs->bdi[0] || atomic_exchange(&fs->read_ahead_set, true))
 		return;
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", fs->bdi);
 	f = fopen(path, "w");
-	if (!f || fprintf(f, "%llu\n", (unsigned long long)(fs->read_ahead >> 10)) < 0 ||
-	    fclose(f) != 0) {
+	ok = f && fprintf(f, "%llu\n", (unsigned long long)(fs->read_ahead >> 10)) >= 0;
+	if (f && fclose(f) != 0)	/* the write reaches sysfs here */
+		ok = false;
+	if (!ok)
 		sw_warn("cannot set read-ahead in %s (reads still work, more slowly)", path);
-		if (f)
-			fclose(f);
-	}
 }
