@@ -56,7 +56,10 @@
 #include <unistd.h>
 
 #include "fs/client/proto.h"
+#include "fs/daemon/client_srv.h"
 #include "fs/daemon/direct.h"
+#include "fs/daemon/lifetime.h"
+#include "fs/daemon/sync.h"
 #include "fs/lib/fslib.h"
 
 #define MAX_CONNS 256		/* of users other than root and the mount's owner */

@@ -1,7 +1,8 @@
 /*
- * main.c - the swapfs daemon: command line, opening and checking the
- * members, loading the table, mounting, the background commit, and the
- * final checkpoint at unmount.
+ * main.c - the swapfs daemon's command line (options, usage) and main():
+ * the FUSE session, the volume opened and closed (mountvol.c), the mount,
+ * the I/O threads, the background commit and the client path started and
+ * stopped around the request loop.
  *
  *   swapfs [-f] [-o OPTIONS] DEVICE[:DEVICE...] MOUNTPOINT
  *
@@ -10,18 +11,17 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "fs/lib/fslib.h"
-#include "fs/daemon/data.h"
+#include "fs/daemon/bdi.h"
+#include "fs/daemon/client_srv.h"
 #include "fs/daemon/fuse_io.h"
+#include "fs/daemon/mountvol.h"
+#include "fs/daemon/optable.h"
 #include "fs/daemon/swapfs.h"
 
 struct cli {
@@ -153,250 +153,6 @@ static void fuse_log_to_sw(enum fuse_log_level level, const char *fmt, va_list a
 	sw_vlog((int)level, fmt, ap);
 }
 
-static void *committer(void *arg)
-{
-	struct swapfs *fs = arg;
-	struct timespec ts;
-
-	pthread_mutex_lock(&fs->stop_lock);
-	while (!fs->stopping) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)fs->commit_interval;
-		ts.tv_nsec += (long)((fs->commit_interval - (time_t)fs->commit_interval) * 1e9);
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&fs->stop_cond, &fs->stop_lock, &ts);
-		if (fs->stopping)
-			break;
-		pthread_mutex_lock(&fs->meta.lock);
-		if (sw_meta_pending(&fs->meta)) {
-			int err = sw_meta_commit(&fs->meta, false);
-
-			if (err)
-				sw_err("background commit: %s", strerror(-err));
-		}
-		pthread_mutex_unlock(&fs->meta.lock);
-	}
-	pthread_mutex_unlock(&fs->stop_lock);
-	return NULL;
-}
-
-/* Inodes left with no links by a crash (open-unlinked files) are freed. */
-static void free_orphans(struct swapfs *fs)
-{
-	struct sw_meta *m = &fs->meta;
-	uint64_t *orphans = NULL;
-	size_t n = 0, cap = 0;
-	struct sw_inode_iter it;
-	struct sw_inode *i;
-
-	sw_for_each_inode(m, &it, i) {
-		if (i->a.nlink || i->a.ino == SW_ROOT_INO)
-			continue;
-		if (n == cap) {
-			uint64_t *no = realloc(orphans, (cap = cap ? cap * 2 : 16) * sizeof(*no));
-
-			if (!no)
-				break;
-			orphans = no;
-		}
-		orphans[n++] = i->a.ino;
-	}
-	for (size_t k = 0; k < n; k++) {
-		struct swf_rec r = { .type = SWF_R_INODE_FREE, .u.free.ino = orphans[k] };
-
-		sw_meta_emit(m, &r);
-	}
-	if (n) {
-		sw_notice("freed %zu orphaned inode(s) left by an unclean shutdown", n);
-		sw_meta_commit(m, true);
-	}
-	free(orphans);
-}
-
-/* served: the filesystem was mounted; one that never was has nothing to write. */
-static void close_fs(struct swapfs *fs, bool served)
-{
-	int err = 0;
-
-	pthread_mutex_lock(&fs->meta.lock);
-	if (!fs->read_only && served) {
-		err = sw_meta_commit(&fs->meta, true);
-		if (!err)
-			err = sw_meta_checkpoint(&fs->meta);
-	}
-	pthread_mutex_unlock(&fs->meta.lock);
-	if (err)
-		sw_err("final checkpoint failed: %s", strerror(-err));
-	sw_meta_close(&fs->meta);
-	swe_arena_destroy(fs->arena);
-	swe_volume_close(fs->vol);
-}
-
-/*
- * Testing hook: SWAPFS_FAULTS="DEV:OPS:NTH:COUNT:ERRNO[:DELAY_US];..." arms
- * engine fault rules after the filesystem is loaded (DEV -1 = any member,
- * OPS a subset of "rwf", COUNT 0 = forever); SWAPFS_OPEN_FAULTS the same
- * while it is loaded (the mount's counter update and checkpoint), cleared
- * after.  Not mount options on purpose.
- */
-static int arm_faults(struct swapfs *fs, const char *spec)
-{
-	char *copy = strdup(spec), *save = NULL;
-	int err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	for (char *r = strtok_r(copy, ";", &save); r && !err; r = strtok_r(NULL, ";", &save)) {
-		struct swe_fault f = {0};
-		struct swe_err e;
-		char ops[8] = "";
-		unsigned long long nth, count;
-		unsigned delay = 0;
-
-		if (sscanf(r, "%d:%7[rwf]:%llu:%llu:%d:%u", &f.dev, ops, &nth, &count,
-			   &f.error, &delay) < 5) {
-			fprintf(stderr, "swapfs: SWAPFS_FAULTS: cannot parse '%s'\n", r);
-			err = -EINVAL;
-			break;
-		}
-		f.ops = (strchr(ops, 'r') ? SWE_READ : 0) | (strchr(ops, 'w') ? SWE_WRITE : 0) |
-			(strchr(ops, 'f') ? SWE_FLUSH : 0);
-		f.nth = nth;
-		f.count = count;
-		f.delay_us = delay;
-		if (swe_fault_add(fs->vol, &f, &e) < 0) {
-			fprintf(stderr, "swapfs: SWAPFS_FAULTS: %s\n", e.msg);
-			err = -EINVAL;
-		}
-	}
-	free(copy);
-	return err;
-}
-
-static int open_fs(struct swapfs *fs, const char *devices, bool read_only,
-		   uint64_t staging)
-{
-	char msg[1024], **members;
-	int n = split_members(devices, &members, SWF_MAX_MEMBERS), err;
-	struct sw_load_report rep = {0};
-	struct swe_err e;
-
-	if (n < 0) {
-		fprintf(stderr, "swapfs: '%s': expected DEVICE[:DEVICE...]\n", devices);
-		return -EINVAL;
-	}
-	/*
-	 * Read-only, a member may be held by a writer (see the end of the
-	 * loop); as the engine does for writers, wait up to two seconds for a
-	 * killed one's rings to let go of it.
-	 */
-	for (int tries = 0;; tries++) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		int busy = -1;
-
-		err = sw_fsvol_open((const char *const *)members, (unsigned)n, read_only,
-				    &fs->vol, &fs->sb, msg, sizeof(msg));
-		if (err)
-			break;
-		for (unsigned i = 0; i < swe_volume_ndev(fs->vol) && busy < 0; i++)
-			if (swe_volume_device(fs->vol, i)->in_use)
-				busy = (int)i;
-		if (busy < 0)
-			break;
-		if (tries == 100) {
-			/* read-only here, read-write there: a table changing under this mount */
-			snprintf(msg, sizeof(msg), "member %d (%s): in use by a read-write mount or a swapfs tool",
-				 busy, members[busy]);
-			swe_volume_close(fs->vol);
-			err = -EBUSY;
-			break;
-		}
-		swe_volume_close(fs->vol);
-		nanosleep(&ts, NULL);
-	}
-	free_members(members);
-	if (err) {
-		fprintf(stderr, "swapfs: %s%s\n", msg,
-			!read_only && (err == -EROFS || err == -EACCES) ?
-			" (mount with -o ro to use it read-only)" : "");
-		return err;
-	}
-	if (msg[0])
-		fprintf(stderr, "swapfs: %s\n", msg);
-	/* testing hook: as SWAPFS_FAULTS, for the loading and the mount's own writes only */
-	if (getenv("SWAPFS_OPEN_FAULTS") && arm_faults(fs, getenv("SWAPFS_OPEN_FAULTS"))) {
-		swe_volume_close(fs->vol);
-		return -EINVAL;
-	}
-	err = sw_meta_open(&fs->meta, fs->vol, &fs->sb, read_only ? SW_LOAD_READ_ONLY : 0,
-			   NULL, &rep);
-	swe_fault_clear(fs->vol);
-	if (err && rep.nstale) {	/* an older copy of a member: its name, nothing else */
-		fprintf(stderr, "swapfs: %s run swapfsck\n", rep.why);
-		swe_volume_close(fs->vol);
-		return err;
-	}
-	if (err) {
-		fprintf(stderr, "swapfs: cannot load the metadata: %s%s%s%s\n", strerror(-err),
-			rep.why[0] ? ": " : "", rep.why, err == -EUCLEAN ? " (run swapfsck)" : "");
-		swe_volume_close(fs->vol);
-		return err;
-	}
-	if (rep.ckpt_torn)
-		fprintf(stderr, "swapfs: note: %s\n", rep.why);
-	err = swe_arena_create(&fs->arena, staging, 0, 0, &e);
-	if (err) {
-		fprintf(stderr, "swapfs: staging memory: %s\n", e.msg);
-		sw_meta_close(&fs->meta);
-		swe_volume_close(fs->vol);
-		return err;
-	}
-	if (!read_only)
-		free_orphans(fs);
-	if (getenv("SWAPFS_FAULTS") && arm_faults(fs, getenv("SWAPFS_FAULTS"))) {
-		close_fs(fs, false);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* The mount's device number, from mountinfo (stat() would ask this daemon). */
-static void find_bdi(struct swapfs *fs, const char *mountpoint)
-{
-	char line[8192], mnt[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char d[32];
-
-		if (sscanf(line, "%*u %*u %31s %*s %4095s", d, mnt) == 2 &&
-		    !strcmp(mnt, mountpoint) && strstr(line, " - fuse.swapfs "))
-			snprintf(fs->bdi, sizeof(fs->bdi), "%s", d);	/* the last one is ours */
-	}
-	fclose(f);
-}
-
-/* Every staged chunk written and waited for, before the I/O thread stops. */
-static void drain_all(struct swapfs *fs)
-{
-	struct sw_inode_iter it;
-	struct sw_inode *i;
-
-	sw_for_each_inode(&fs->meta, &it, i)
-		if (sw_writes_pending(fs, i)) {	/* I/O threads still complete jobs */
-			pthread_rwlock_wrlock(&i->rw);
-			if (sw_wb_sync(fs, i, NULL))
-				sw_err("inode %llu: staged data lost at unmount",
-				       (unsigned long long)i->a.ino);
-			pthread_rwlock_unlock(&i->rw);
-		}
-}
-
 static char *escape_commas(const char *s)
 {
 	char *out = malloc(2 * strlen(s) + 1), *p = out;
@@ -419,7 +175,7 @@ int main(int argc, char **argv)
 			   .attr_timeout = 1.0 };
 	struct fuse_cmdline_opts opts = {0};
 	struct fuse_loop_config loop = {0};
-	struct fuse_lowlevel_ops ops = sw_ops;
+	struct fuse_lowlevel_ops ops;
 	struct fuse_session *se = NULL;
 	static struct swapfs fs;
 	struct stat mst;
@@ -488,11 +244,11 @@ int main(int argc, char **argv)
 	if (!fsname_opt || fuse_opt_add_arg(&args, fsname_opt) ||
 	    fuse_opt_add_arg(&args, "-omax_read=1048576"))
 		goto out_opts;
-	sw_data_ops(&ops);
+	sw_optable(&ops);
 	se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
 	if (!se)
 		goto out_opts;
-	if (open_fs(&fs, cli.devices, fs.read_only, staging)) {
+	if (sw_mountvol_open(&fs, cli.devices, fs.read_only, staging)) {
 		fuse_session_destroy(se);
 		goto out_opts;
 	}
@@ -508,15 +264,13 @@ int main(int argc, char **argv)
 	if (sw_fuse_io_install(se))
 		sw_warn("custom FUSE I/O unavailable: mmap of large files uses the page cache");
 	if (mount_path)
-		find_bdi(&fs, mount_path);
+		sw_find_bdi(&fs, mount_path);
 	fs.read_ahead = read_ahead;
 	if (!fs.foreground && !cli.log_file)
 		sw_log_to_syslog("swapfs");
 	fuse_set_log_func(fuse_log_to_sw);	/* libfuse's messages too, not to /dev/null */
 	fuse_daemonize(opts.foreground);
 	/* threads start after daemonizing: fork keeps only the calling thread */
-	pthread_mutex_init(&fs.stop_lock, NULL);
-	pthread_cond_init(&fs.stop_cond, NULL);
 	pthread_cond_init(&fs.io_cond, NULL);
 	if (!cli.io_threads)	/* one ring (and io_uring worker pool) per member */
 		cli.io_threads = swe_volume_ndev(fs.vol) < SW_MAX_IO_THREADS ?
@@ -528,8 +282,7 @@ int main(int argc, char **argv)
 		}
 	if (!fs.nio)
 		goto out_unmount;
-	fs.committer_started = !fs.read_only &&
-		pthread_create(&fs.committer, NULL, committer, &fs) == 0;
+	sw_committer_start(&fs);
 	if (!cli.no_client) {
 		int err = sw_csrv_start(&fs, se);
 
@@ -545,14 +298,8 @@ int main(int argc, char **argv)
 		ret = fuse_session_loop_mt(se, &loop);
 	}
 	sw_csrv_stop(&fs);
-	if (fs.committer_started) {
-		pthread_mutex_lock(&fs.stop_lock);
-		fs.stopping = true;
-		pthread_cond_signal(&fs.stop_cond);
-		pthread_mutex_unlock(&fs.stop_lock);
-		pthread_join(fs.committer, NULL);
-	}
-	drain_all(&fs);
+	sw_committer_stop(&fs);
+	sw_mountvol_drain(&fs);
 	for (unsigned i = 0; i < fs.nio; i++)
 		sw_iothread_stop(&fs.io[i]);
 out_unmount:
@@ -561,7 +308,7 @@ out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
 	fuse_session_destroy(se);
-	close_fs(&fs, mounted);
+	sw_mountvol_close(&fs, mounted);
 	free(mount_path);
 	ret = ret ? 1 : 0;
 out_opts:

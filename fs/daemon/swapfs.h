@@ -1,7 +1,24 @@
 /*
- * swapfs.h - state shared by the FUSE daemon's modules: main.c (command
- * line, mount, lifecycle), ops.c (namespace operations) and data.c (file
- * data: read, write, truncate, fallocate, seek).
+ * swapfs.h - state shared by the FUSE daemon's modules: the mounted
+ * filesystem (struct swapfs), what an open file's handle points at, and
+ * the data path's interface (data.c).  Each other module declares what it
+ * exports in its own header.
+ *
+ * The daemon's files in layers, lowest first.  A file calls only files of
+ * lower layers (or of its own line, with no circle); nothing calls back up:
+ *
+ *   iothread fuse_io inode bdi lifetime   the I/O thread, /dev/fuse I/O, an
+ *                                         inode by number, sysfs read-ahead,
+ *                                         when an inode is freed
+ *   data                                  file data: read, write-behind,
+ *                                         read-ahead, truncate, fallocate
+ *   direct sync                           client-path I/O; fsync/close
+ *   client_srv                            the client path's socket server
+ *   namespace xattr                       FUSE handlers: names, open files,
+ *                                         directories; xattrs and stats
+ *   optable mountvol                      the op table and INIT; the volume
+ *                                         opened, committed, drained, closed
+ *   main                                  options, usage, main()
  */
 #ifndef SWAPFS_SWAPFS_H
 #define SWAPFS_SWAPFS_H
@@ -52,8 +69,6 @@ struct swapfs {
 	_Atomic uint64_t io_errors;
 };
 
-extern const struct fuse_lowlevel_ops sw_ops;
-
 static inline struct swapfs *sw_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
@@ -102,30 +117,7 @@ int sw_truncate(struct swapfs *fs, struct sw_inode *ino, uint64_t size);
 /* Destructor of the per-thread ring and staging buffer (ring_key). */
 void sw_thread_io_free(void *p);
 
-/* ---- ops.c ------------------------------------------------------------ */
-/* Once, after INIT (which clamps it to 128 KiB): the mount's read-ahead. */
-void sw_set_read_ahead(struct swapfs *fs);
-void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st);
-/*
- * Staged data written, then records committed: durable (fsync) or logged
- * (close).  seen: the caller's cursor of write-behind errors (or NULL).
- */
-int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable, uint32_t *seen);
-/* A client-path registration of ino ends: like the last close of a file. */
-void sw_inode_close(struct swapfs *fs, struct sw_inode *ino);
-
-/* ---- client_srv.c: the client path's socket server -------------------- */
-struct sw_csrv;
-/* Listen for libswapfs clients of this mount (after the mount exists). */
-int sw_csrv_start(struct swapfs *fs, struct fuse_session *se);
-/* Disconnect every client after its requests completed; stop listening. */
-void sw_csrv_stop(struct swapfs *fs);
-/* The socket's name, as the "swapfs.client" xattr gives it; NULL if none. */
-const char *sw_csrv_name(const struct swapfs *fs);
-/* FUSE ioctl: SWC_IOC_GRANT, the proof of access of an open file (proto.h). */
-void sw_csrv_ioctl(fuse_req_t req, fuse_ino_t nr, int cmd, void *arg,
-		   struct fuse_file_info *fi, unsigned flags, const void *in_buf,
-		   size_t in_bufsz, size_t out_bufsz);
+/* ---- open files ------------------------------------------------------ */
 /*
  * What fi->fh of an open regular file points at: allocated at open and
  * create, freed at release.

@@ -1,25 +1,28 @@
 /*
- * ops.c - namespace operations of the FUSE low-level API: lookup, attrs,
- * create/mkdir/mknod/symlink/link, unlink/rmdir, rename (with NOREPLACE
- * and EXCHANGE), readdir, xattrs, open/release/flush/fsync, statfs.
+ * namespace.c - the namespace and open files of the FUSE low-level API:
+ * lookup/forget, getattr/setattr, create/mkdir/mknod/symlink/link,
+ * unlink/rmdir, rename (with NOREPLACE and EXCHANGE), readlink,
+ * open/release/flush/fsync, opendir/readdir/fsyncdir and statfs, put into
+ * the op table by sw_namespace_ops.
  *
  * Each change is one or more records emitted under the metadata lock; a
  * multi-record change (rename, create) is one transaction (SWF_RF_CONT on
  * all but the last record) so a crash applies all of it or none.
- * Permission checks are the kernel's (default_permissions).
+ * Permission checks are the kernel's (default_permissions).  An inode's
+ * end is lifetime.c's, a file's sync sync.c's, its data data.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 
+#include "fs/daemon/bdi.h"
 #include "fs/daemon/fuse_io.h"
-#include "fs/client/proto.h"
 #include "fs/daemon/inode.h"
-#include "fs/daemon/swapfs.h"
+#include "fs/daemon/lifetime.h"
+#include "fs/daemon/namespace.h"
+#include "fs/daemon/sync.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -28,34 +31,7 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-static int sync_data(struct swapfs *fs, fuse_ino_t nr, uint32_t *seen);
-static void release_data(struct swapfs *fs, fuse_ino_t nr);
 static void set_open_mode(struct fuse_file_info *fi);
-
-static void ts_from_ns(struct timespec *ts, int64_t ns)
-{
-	ts->tv_sec = ns / 1000000000;
-	ts->tv_nsec = ns % 1000000000;
-}
-
-void sw_fill_attr(struct swapfs *fs, const struct sw_inode *ino, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino->a.ino;
-	st->st_mode = ino->a.mode;
-	st->st_nlink = ino->a.nlink;
-	st->st_uid = ino->a.uid;
-	st->st_gid = ino->a.gid;
-	st->st_rdev = ino->a.rdev;
-	st->st_size = (off_t)ino->a.size;
-	if (ino->symlink)
-		st->st_size = (off_t)strlen(ino->symlink);
-	st->st_blksize = fs->sb.stripe_unit;
-	st->st_blocks = (blkcnt_t)(sw_inode_allocated(ino) / 512);
-	ts_from_ns(&st->st_atim, ino->a.atime_ns);
-	ts_from_ns(&st->st_mtim, ino->a.mtime_ns);
-	ts_from_ns(&st->st_ctim, ino->a.ctime_ns);
-}
 
 /* Fill a reply entry for ino and take one lookup reference. */
 static void make_entry(struct swapfs *fs, struct sw_inode *ino, struct fuse_entry_param *e)
@@ -85,41 +61,6 @@ static int check_name(const char *name)
 		return ENOENT;
 	return n > SW_NAME_MAX ? ENAMETOOLONG : 0;
 }
-
-/*
- * Free an inode nobody can reach any more (no links, lookups or opens).
- * Its data goes as soon as no name and no open file is left: the kernel
- * may keep its reference (and send FORGET) later, but nothing can read
- * the bytes, and a full volume needs the space for the very next write.
- */
-static void maybe_free(struct swapfs *fs, struct sw_inode *ino)
-{
-	struct swf_rec r = { .type = SWF_R_INODE_FREE };
-
-	if (ino->a.nlink || ino->nopen || ino->inflight || ino->client_reads || ino->wb || ino->ra ||
-	    ino->a.ino == SW_ROOT_INO || fs->read_only)
-		return;
-	if (ino->nlookup) {
-		struct swf_rec u = { .type = SWF_R_UNMAP,
-				     .u.extent = { .ino = ino->a.ino, .len = UINT64_MAX } };
-
-		if (!ino->dir && ino->next && sw_meta_emit(&fs->meta, &u))
-			sw_err("cannot free the data of inode %llu", (unsigned long long)ino->a.ino);
-		return;
-	}
-	r.u.free.ino = ino->a.ino;
-	if (sw_meta_emit(&fs->meta, &r))
-		sw_err("cannot free inode %llu", (unsigned long long)r.u.free.ino);
-}
-
-static int emit_inode(struct swapfs *fs, struct sw_inode *ino, bool cont)
-{
-	struct swf_rec r = { .type = SWF_R_INODE, .flags = cont ? SWF_RF_CONT : 0,
-			     .u.inode = ino->a };
-
-	return sw_meta_emit(&fs->meta, &r);
-}
-
 static int emit_dirent(struct swapfs *fs, uint16_t type, uint64_t parent,
 		       const char *name, uint64_t ino, bool cont)
 {
@@ -128,26 +69,7 @@ static int emit_dirent(struct swapfs *fs, uint16_t type, uint64_t parent,
 
 	return sw_meta_emit(&fs->meta, &r);
 }
-
-static void sw_init(void *userdata, struct fuse_conn_info *conn)
-{
-	(void)userdata;
-	/* 1 MiB requests: libfuse 3.14's ceiling, and the stripe unit */
-	conn->max_write = 1 << 20;
-	conn->max_read = 1 << 20;
-	conn->max_readahead = 1 << 20;
-	if (conn->capable & FUSE_CAP_ASYNC_READ)
-		conn->want |= FUSE_CAP_ASYNC_READ;
-	if (conn->capable & FUSE_CAP_ASYNC_DIO)
-		conn->want |= FUSE_CAP_ASYNC_DIO;
-	/* let the kernel keep many requests in flight: write-behind acks fast */
-	conn->max_background = 64;
-	conn->congestion_threshold = 48;
-	/* measured: splice does not pay off for our request sizes */
-	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
-}
-
-static void sw_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct swapfs *fs = sw_fs(req);
 	struct fuse_entry_param e;
@@ -180,10 +102,10 @@ static void forget_one(struct swapfs *fs, fuse_ino_t nr, uint64_t n)
 	if (!ino)
 		return;
 	ino->nlookup = ino->nlookup > n ? ino->nlookup - n : 0;
-	maybe_free(fs, ino);
+	sw_free_unreachable(fs, ino);
 }
 
-static void sw_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct swapfs *fs = sw_fs(req);
 
@@ -193,7 +115,7 @@ static void sw_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 	fuse_reply_none(req);
 }
 
-static void sw_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f)
 {
 	struct swapfs *fs = sw_fs(req);
 
@@ -203,31 +125,7 @@ static void sw_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	pthread_mutex_unlock(&fs->meta.lock);
 	fuse_reply_none(req);
 }
-
-/*
- * The kernel caps a FUSE mount's read-ahead at 128 KiB when it processes
- * INIT, whatever max_readahead says; a larger window keeps several members
- * busy for one sequential reader (RAM-backed members: 128 KiB 1683, 1 MiB
- * 2432, 4 MiB 2664 MiB/s).  Written through sysfs on the first request.
- */
-void sw_set_read_ahead(struct swapfs *fs)
-{
-	char path[96];
-	FILE *f;
-
-	if (!fs->bdi[0] || atomic_exchange(&fs->read_ahead_set, true))
-		return;
-	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", fs->bdi);
-	f = fopen(path, "w");
-	if (!f || fprintf(f, "%llu\n", (unsigned long long)(fs->read_ahead >> 10)) < 0 ||
-	    fclose(f) != 0) {
-		sw_warn("cannot set read-ahead in %s (reads still work, more slowly)", path);
-		if (f)
-			fclose(f);
-	}
-}
-
-static void sw_getattr(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+static void op_getattr(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
 	struct sw_inode *ino;
@@ -246,7 +144,7 @@ static void sw_getattr(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 }
 
-static void sw_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr, int to_set,
+static void op_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr, int to_set,
 		       struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
@@ -305,7 +203,7 @@ static void sw_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr, int to_
 		fuse_reply_attr(req, &st, fs->attr_timeout);
 }
 
-static void sw_readlink(fuse_req_t req, fuse_ino_t nr)
+static void op_readlink(fuse_req_t req, fuse_ino_t nr)
 {
 	struct swapfs *fs = sw_fs(req);
 	struct sw_inode *ino;
@@ -377,7 +275,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!err && S_ISDIR(mode)) {
 		dir->a.nlink++;
 		dir->a.mtime_ns = dir->a.ctime_ns = now;
-		err = -emit_inode(fs, dir, true);
+		err = -sw_emit_inode(fs, dir, true);
 	} else if (!err) {
 		dir->a.mtime_ns = dir->a.ctime_ns = now;
 		sw_meta_dirty(m, dir);
@@ -403,7 +301,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_entry(req, &e);
 }
 
-static void sw_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode, dev_t rdev)
 {
 	if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode) &&
@@ -414,18 +312,18 @@ static void sw_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	make_node(req, parent, name, mode, rdev, NULL, NULL);
 }
 
-static void sw_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	make_node(req, parent, name, S_IFDIR | (mode & 07777), 0, NULL, NULL);
 }
 
-static void sw_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		       const char *name)
 {
 	make_node(req, parent, name, S_IFLNK | 0777, 0, link, NULL);
 }
 
-static void sw_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      mode_t mode, struct fuse_file_info *fi)
 {
 	/* a new inode has had no write-behind error: zeroed cursors are current */
@@ -439,7 +337,7 @@ static void sw_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	make_node(req, parent, name, S_IFREG | (mode & 07777), 0, NULL, fi);
 }
 
-static void sw_link(fuse_req_t req, fuse_ino_t nr, fuse_ino_t newparent,
+static void op_link(fuse_req_t req, fuse_ino_t nr, fuse_ino_t newparent,
 		    const char *newname)
 {
 	struct swapfs *fs = sw_fs(req);
@@ -470,7 +368,7 @@ static void sw_link(fuse_req_t req, fuse_ino_t nr, fuse_ino_t newparent,
 		ino->a.nlink++;
 		ino->a.ctime_ns = dir->a.mtime_ns = dir->a.ctime_ns = sw_now_ns();
 		sw_meta_dirty(&fs->meta, dir);
-		err = -emit_inode(fs, ino, true);
+		err = -sw_emit_inode(fs, ino, true);
 	}
 	if (!err)
 		err = -emit_dirent(fs, SWF_R_DIRENT_ADD, newparent, newname, nr, false);
@@ -499,13 +397,13 @@ static int remove_entry(struct swapfs *fs, struct sw_inode *dir, const char *nam
 		ino->a.nlink--;
 	}
 	ino->a.ctime_ns = dir->a.mtime_ns = dir->a.ctime_ns = now;
-	err = emit_inode(fs, dir, true);
+	err = sw_emit_inode(fs, dir, true);
 	if (!err)
-		err = emit_inode(fs, ino, cont);
+		err = sw_emit_inode(fs, ino, cont);
 	return err;
 }
 
-static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool rmdir)
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, bool rmdir)
 {
 	struct swapfs *fs = sw_fs(req);
 	struct sw_inode *dir, *ino = NULL;
@@ -532,19 +430,19 @@ static void do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, bool 
 	if (!err)
 		err = -remove_entry(fs, dir, name, ino, false);
 	if (!err)
-		maybe_free(fs, ino);
+		sw_free_unreachable(fs, ino);
 	pthread_mutex_unlock(&fs->meta.lock);
 	fuse_reply_err(req, err);
 }
 
-static void sw_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	do_remove(req, parent, name, false);
+	remove_name(req, parent, name, false);
 }
 
-static void sw_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	do_remove(req, parent, name, true);
+	remove_name(req, parent, name, true);
 }
 
 /* Is dir a descendant of (or equal to) anc? Walks parent pointers. */
@@ -560,7 +458,7 @@ static bool is_descendant(struct swapfs *fs, struct sw_inode *dir, uint64_t anc)
 	return false;
 }
 
-static int do_exchange(struct swapfs *fs, struct sw_inode *od, const char *oname,
+static int exchange_entries(struct swapfs *fs, struct sw_inode *od, const char *oname,
 		       struct sw_inode *src, struct sw_inode *nd, const char *nname,
 		       struct sw_inode *dst)
 {
@@ -581,9 +479,9 @@ static int do_exchange(struct swapfs *fs, struct sw_inode *od, const char *oname
 	od->a.mtime_ns = od->a.ctime_ns = nd->a.mtime_ns = nd->a.ctime_ns = now;
 	src->a.ctime_ns = dst->a.ctime_ns = now;
 	if (!err)
-		err = emit_inode(fs, od, true);
+		err = sw_emit_inode(fs, od, true);
 	if (!err && nd != od)
-		err = emit_inode(fs, nd, true);
+		err = sw_emit_inode(fs, nd, true);
 	if (!err)
 		err = emit_dirent(fs, SWF_R_DIRENT_ADD, nd->a.ino, nname, src->a.ino, true);
 	if (!err)
@@ -591,7 +489,7 @@ static int do_exchange(struct swapfs *fs, struct sw_inode *od, const char *oname
 	return err;
 }
 
-static void sw_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct swapfs *fs = sw_fs(req);
@@ -623,7 +521,7 @@ static void sw_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (err)
 		goto out;
 	if (flags & RENAME_EXCHANGE) {
-		err = dst ? -do_exchange(fs, od, name, src, nd, newname, dst) : ENOENT;
+		err = dst ? -exchange_entries(fs, od, name, src, nd, newname, dst) : ENOENT;
 		goto out;
 	}
 	if (dst && (flags & RENAME_NOREPLACE)) {
@@ -660,15 +558,15 @@ static void sw_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	od->a.mtime_ns = od->a.ctime_ns = nd->a.mtime_ns = nd->a.ctime_ns = now;
 	src->a.ctime_ns = now;
 	if (!err)
-		err = -emit_inode(fs, od, true);
+		err = -sw_emit_inode(fs, od, true);
 	if (!err && nd != od)
-		err = -emit_inode(fs, nd, true);
+		err = -sw_emit_inode(fs, nd, true);
 	if (!err)
-		err = -emit_inode(fs, src, true);
+		err = -sw_emit_inode(fs, src, true);
 	if (!err)
 		err = -emit_dirent(fs, SWF_R_DIRENT_ADD, nd->a.ino, newname, src->a.ino, false);
 	if (!err && dst)
-		maybe_free(fs, dst);
+		sw_free_unreachable(fs, dst);
 out:
 	pthread_mutex_unlock(&fs->meta.lock);
 	fuse_reply_err(req, err);
@@ -692,7 +590,7 @@ static void set_open_mode(struct fuse_file_info *fi)
 		fi->direct_io = 1;
 }
 
-static void sw_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+static void op_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
 	struct sw_ofile *of = calloc(1, sizeof(*of));
@@ -742,54 +640,8 @@ static void sw_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 	fuse_reply_open(req, fi);
 }
 
-void sw_inode_close(struct swapfs *fs, struct sw_inode *ino)
-{
-	pthread_mutex_lock(&fs->meta.lock);
-	if (ino->nopen)
-		ino->nopen--;
-	maybe_free(fs, ino);
-	pthread_mutex_unlock(&fs->meta.lock);
-}
-
-static void sw_release(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
-{
-	struct swapfs *fs = sw_fs(req);
-	struct sw_inode *ino;
-
-	sync_data(fs, nr, NULL);	/* mmap writeback may come after the last flush */
-	release_data(fs, nr);
-	free((void *)(uintptr_t)fi->fh);
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	if (ino) {
-		if (ino->nopen)
-			ino->nopen--;
-		maybe_free(fs, ino);
-	}
-	pthread_mutex_unlock(&fs->meta.lock);
-	fuse_reply_err(req, 0);
-}
-
-/*
- * Staged data of nr written and waited for; the write-behind error the
- * cursor seen has not reported (without one: this flush's own).
- */
-static int sync_data(struct swapfs *fs, fuse_ino_t nr, uint32_t *seen)
-{
-	struct sw_inode *ino;
-	int err = 0;
-
-	ino = sw_inode_lookup(fs, nr);
-	if (ino && !ino->dir) {
-		pthread_rwlock_wrlock(&ino->rw);
-		err = sw_wb_sync(fs, ino, seen);
-		pthread_rwlock_unlock(&ino->rw);
-	}
-	return err;
-}
-
 /* Last close of an inode: its read-ahead window goes. */
-static void release_data(struct swapfs *fs, fuse_ino_t nr)
+static void release_read_ahead(struct swapfs *fs, fuse_ino_t nr)
 {
 	struct sw_inode *ino;
 	bool last;
@@ -807,18 +659,20 @@ static void release_data(struct swapfs *fs, fuse_ino_t nr)
 	}
 }
 
-/* Data written, then records committed: durable (fsync) or in the log (close). */
-int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable, uint32_t *seen)
+static void op_release(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
-	int err = sync_data(fs, nr, seen), cerr = 0;
+	struct swapfs *fs = sw_fs(req);
+	struct sw_inode *ino;
 
+	sw_sync_data(fs, nr, NULL);	/* mmap writeback may come after the last flush */
+	release_read_ahead(fs, nr);
+	free((void *)(uintptr_t)fi->fh);
 	pthread_mutex_lock(&fs->meta.lock);
-	if (durable || sw_meta_pending(&fs->meta))
-		cerr = sw_meta_commit(&fs->meta, durable);
+	ino = sw_inode_get(&fs->meta, nr);
+	if (ino)
+		sw_inode_close_locked(fs, ino);
 	pthread_mutex_unlock(&fs->meta.lock);
-	if (cerr)
-		sw_err("metadata commit: %s", strerror(-cerr));
-	return err ? err : cerr;
+	fuse_reply_err(req, 0);
 }
 
 /* The open file's cursors of write-behind errors (set at open and create). */
@@ -831,14 +685,14 @@ static struct sw_errseen *errseen(const struct fuse_file_info *fi)
  * close(): the file's data and metadata survive a crash of the daemon; a
  * write-behind error this open file has not reported at a close yet.
  */
-static void sw_flush(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+static void op_flush(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, false,
 					  errseen(fi) ? &errseen(fi)->close : NULL));
 }
 
 /* fsync(): ... and one it has not reported at an fsync yet. */
-static void sw_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
+static void op_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
 		     struct fuse_file_info *fi)
 {
 	(void)datasync;
@@ -848,7 +702,7 @@ static void sw_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
 
 /* ---- directories ------------------------------------------------------- */
 
-static void sw_opendir(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
+static void op_opendir(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
 	int err;
@@ -878,7 +732,7 @@ static size_t dir_seek(const struct sw_dir *d, uint64_t off)
 	return lo;
 }
 
-static void sw_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
+static void op_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
 	struct swapfs *fs = sw_fs(req);
@@ -936,7 +790,7 @@ full:
 	free(buf);
 }
 
-static void sw_fsyncdir(fuse_req_t req, fuse_ino_t nr, int datasync,
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t nr, int datasync,
 			struct fuse_file_info *fi)
 {
 	(void)datasync;
@@ -944,7 +798,7 @@ static void sw_fsyncdir(fuse_req_t req, fuse_ino_t nr, int datasync,
 	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, true, NULL));
 }
 
-static void sw_statfs(fuse_req_t req, fuse_ino_t nr)
+static void op_statfs(fuse_req_t req, fuse_ino_t nr)
 {
 	struct swapfs *fs = sw_fs(req);
 	struct statvfs sv = {0};
@@ -966,254 +820,28 @@ static void sw_statfs(fuse_req_t req, fuse_ino_t nr)
 	fuse_reply_statfs(req, &sv);
 }
 
-/* ---- xattrs ----------------------------------------------------------- */
-
-static int xattr_name_ok(const char *name)
+void sw_namespace_ops(struct fuse_lowlevel_ops *ops)
 {
-	size_t n = strlen(name);
-
-	if (!n || n > SW_NAME_MAX)
-		return ERANGE;
-	/* no ACLs: let the kernel's mode bits be the whole story */
-	if (!strncmp(name, "system.", 7))
-		return EOPNOTSUPP;
-	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8) &&
-	    strncmp(name, "security.", 9))
-		return EOPNOTSUPP;
-	return 0;
+	ops->lookup = op_lookup;
+	ops->forget = op_forget;
+	ops->forget_multi = op_forget_multi;
+	ops->getattr = op_getattr;
+	ops->setattr = op_setattr;
+	ops->readlink = op_readlink;
+	ops->mknod = op_mknod;
+	ops->mkdir = op_mkdir;
+	ops->unlink = op_unlink;
+	ops->rmdir = op_rmdir;
+	ops->symlink = op_symlink;
+	ops->rename = op_rename;
+	ops->link = op_link;
+	ops->open = op_open;
+	ops->flush = op_flush;
+	ops->release = op_release;
+	ops->fsync = op_fsync;
+	ops->opendir = op_opendir;
+	ops->readdir = op_readdir;
+	ops->fsyncdir = op_fsyncdir;
+	ops->statfs = op_statfs;
+	ops->create = op_create;
 }
-
-static void sw_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
-			const char *value, size_t size, int flags)
-{
-	struct swapfs *fs = sw_fs(req);
-	struct sw_inode *ino;
-	struct sw_xattr *x;
-	int err = xattr_name_ok(name);
-
-	if (!err && fs->read_only)
-		err = EROFS;
-	if (!err && size > SW_XATTR_VALUE_MAX)
-		err = E2BIG;
-	if (err) {
-		fuse_reply_err(req, err);
-		return;
-	}
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	x = ino ? sw_xattr_find(ino, name) : NULL;
-	if (!ino)
-		err = ENOENT;
-	else if ((flags & XATTR_CREATE) && x)
-		err = EEXIST;
-	else if ((flags & XATTR_REPLACE) && !x)
-		err = ENODATA;
-	else {
-		uint64_t cost = sw_meta_cost_xattr(strlen(name), size);
-		uint64_t old = x ? sw_meta_cost_xattr(strlen(name), x->len) : 0;
-
-		err = cost > old ? -sw_meta_room(&fs->meta, cost - old) : 0;
-	}
-	if (!err) {
-		struct swf_rec r = { .type = SWF_R_XATTR_SET, .flags = SWF_RF_CONT,
-			.u.xattr = { nr, name, (uint16_t)strlen(name), value, (uint32_t)size } };
-
-		err = -sw_meta_emit(&fs->meta, &r);
-		ino->a.ctime_ns = sw_now_ns();
-		if (!err)
-			err = -emit_inode(fs, ino, false);
-	}
-	pthread_mutex_unlock(&fs->meta.lock);
-	fuse_reply_err(req, err);
-}
-
-/* getxattr/listxattr answer: an error, the size asked for (size 0), or the bytes; frees buf. */
-static void reply_xattr(fuse_req_t req, int err, size_t size, void *buf, size_t len)
-{
-	if (err)
-		fuse_reply_err(req, err);
-	else if (!size)
-		fuse_reply_xattr(req, len);
-	else
-		fuse_reply_buf(req, buf, len);
-	free(buf);
-}
-
-/*
- * Live figures, read-only: getxattr(MOUNTPOINT, "swapfs.stats") returns a
- * JSON object of per-member counters, staging use and metadata counters
- * (tools/swapfs-stat.c reads it).  No secrets: only counters.
- */
-#define STATS_XATTR "swapfs.stats"
-
-static char *stats_json(struct swapfs *fs, size_t *len)
-{
-	size_t cap = 4096 + 512 * swe_volume_ndev(fs->vol), n = 0;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		return NULL;
-#define OUT(...) (n += (size_t)snprintf(buf + n, cap - n, __VA_ARGS__))
-	OUT("{\"members\":[");
-	for (unsigned d = 0; d < swe_volume_ndev(fs->vol); d++) {
-		struct swe_device_stats st;
-
-		swe_volume_stats(fs->vol, d, &st);
-		OUT("%s{\"bytes_read\":%llu,\"bytes_written\":%llu,\"reads\":%llu,\"writes\":%llu,"
-		    "\"flushes\":%llu,\"errors\":%llu,\"inflight\":%llu,\"busy_ns\":%llu}",
-		    d ? "," : "", (unsigned long long)st.bytes_read,
-		    (unsigned long long)st.bytes_written, (unsigned long long)st.reads,
-		    (unsigned long long)st.writes, (unsigned long long)st.flushes,
-		    (unsigned long long)st.errors, (unsigned long long)st.inflight,
-		    (unsigned long long)st.busy_ns);
-	}
-	pthread_mutex_lock(&fs->meta.lock);
-	OUT("],\"staging_bytes\":%zu,\"staging_free_bytes\":%zu,\"writes_in_flight\":%u,"
-	    "\"io_errors\":%llu,\"files\":%zu,\"used_bytes\":%llu,\"volume_bytes\":%llu,"
-	    "\"commits\":%llu,\"checkpoints\":%llu,\"log_bytes\":%llu,\"log_size\":%llu}\n",
-	    swe_arena_size(fs->arena), swe_arena_free_bytes(fs->arena), fs->inflight_total,
-	    (unsigned long long)atomic_load(&fs->io_errors), fs->meta.count,
-	    (unsigned long long)sw_meta_used_bytes(&fs->meta),
-	    (unsigned long long)swf_volume_bytes(&fs->sb),
-	    (unsigned long long)fs->meta.commits, (unsigned long long)fs->meta.checkpoints,
-	    (unsigned long long)fs->meta.head, (unsigned long long)fs->sb.log_size);
-	pthread_mutex_unlock(&fs->meta.lock);
-#undef OUT
-	*len = n < cap ? n : cap - 1;
-	return buf;
-}
-
-static void sw_getxattr(fuse_req_t req, fuse_ino_t nr, const char *name, size_t size)
-{
-	struct swapfs *fs = sw_fs(req);
-	struct sw_inode *ino;
-	struct sw_xattr *x = NULL;
-	void *copy = NULL;
-	uint32_t len = 0;
-	int err = 0;
-
-	if (nr == SW_ROOT_INO && !strcmp(name, STATS_XATTR)) {
-		size_t n;
-		char *json = stats_json(fs, &n);
-
-		if (!json)
-			err = ENOMEM;
-		else if (size && n > size)
-			err = ERANGE;
-		reply_xattr(req, err, size, json, n);
-		return;
-	}
-	if (!strcmp(name, SWC_XATTR) && sw_csrv_name(fs)) {
-		const char *sock = sw_csrv_name(fs);
-
-		copy = strdup(sock);
-		len = (uint32_t)strlen(sock);
-		reply_xattr(req, copy ? (size && len > size ? ERANGE : 0) : ENOMEM, size, copy, len);
-		return;
-	}
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	if (!ino)
-		err = ENOENT;
-	else if (!(x = sw_xattr_find(ino, name)))
-		err = ENODATA;
-	else if (size && x->len > size)
-		err = ERANGE;
-	else if (size && !(copy = malloc(x->len ? x->len : 1)))
-		err = ENOMEM;
-	if (!err) {
-		len = x->len;
-		if (copy)
-			memcpy(copy, x->value, len);
-	}
-	pthread_mutex_unlock(&fs->meta.lock);
-	reply_xattr(req, err, size, copy, len);
-}
-
-static void sw_listxattr(fuse_req_t req, fuse_ino_t nr, size_t size)
-{
-	struct swapfs *fs = sw_fs(req);
-	struct sw_inode *ino;
-	char *buf = NULL;
-	size_t total = 0;
-	int err = 0;
-
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	if (!ino)
-		err = ENOENT;
-	for (size_t i = 0; ino && i < ino->nxa; i++)
-		total += strlen(ino->xa[i].name) + 1;
-	if (!err && size && total > size)
-		err = ERANGE;
-	if (!err && size && !(buf = malloc(total ? total : 1)))
-		err = ENOMEM;
-	if (!err && buf) {
-		size_t at = 0;
-
-		for (size_t i = 0; i < ino->nxa; i++) {
-			size_t n = strlen(ino->xa[i].name) + 1;
-
-			memcpy(buf + at, ino->xa[i].name, n);
-			at += n;
-		}
-	}
-	pthread_mutex_unlock(&fs->meta.lock);
-	reply_xattr(req, err, size, buf, total);
-}
-
-static void sw_removexattr(fuse_req_t req, fuse_ino_t nr, const char *name)
-{
-	struct swapfs *fs = sw_fs(req);
-	struct sw_inode *ino;
-	int err = fs->read_only ? EROFS : 0;
-
-	pthread_mutex_lock(&fs->meta.lock);
-	ino = sw_inode_get(&fs->meta, nr);
-	if (!err && !ino)
-		err = ENOENT;
-	if (!err && !sw_xattr_find(ino, name))
-		err = ENODATA;
-	if (!err) {
-		struct swf_rec r = { .type = SWF_R_XATTR_DEL, .flags = SWF_RF_CONT,
-			.u.xattr = { nr, name, (uint16_t)strlen(name), NULL, 0 } };
-
-		err = -sw_meta_emit(&fs->meta, &r);
-		ino->a.ctime_ns = sw_now_ns();
-		if (!err)
-			err = -emit_inode(fs, ino, false);
-	}
-	pthread_mutex_unlock(&fs->meta.lock);
-	fuse_reply_err(req, err);
-}
-
-const struct fuse_lowlevel_ops sw_ops = {
-	.init = sw_init,
-	.lookup = sw_lookup,
-	.forget = sw_forget,
-	.forget_multi = sw_forget_multi,
-	.getattr = sw_getattr,
-	.setattr = sw_setattr,
-	.readlink = sw_readlink,
-	.mknod = sw_mknod,
-	.mkdir = sw_mkdir,
-	.unlink = sw_unlink,
-	.rmdir = sw_rmdir,
-	.symlink = sw_symlink,
-	.rename = sw_rename,
-	.link = sw_link,
-	.open = sw_open,
-	.flush = sw_flush,
-	.release = sw_release,
-	.fsync = sw_fsync,
-	.opendir = sw_opendir,
-	.readdir = sw_readdir,
-	.fsyncdir = sw_fsyncdir,
-	.statfs = sw_statfs,
-	.setxattr = sw_setxattr,
-	.getxattr = sw_getxattr,
-	.listxattr = sw_listxattr,
-	.removexattr = sw_removexattr,
-	.create = sw_create,
-	.ioctl = sw_csrv_ioctl,
-};

@@ -1,0 +1,39 @@
+/*
+ * sync.c - a file's data and metadata made to survive: its staged
+ * write-behind data written and waited for (sw_sync_data), then the
+ * metadata records committed, durably for fsync or to the log for close
+ * (sw_sync_file).  The FUSE flush/fsync/release handlers and the client
+ * path's sync and close call it; it builds on the data path's write-behind.
+ */
+#include <string.h>
+
+#include "fs/daemon/inode.h"
+#include "fs/daemon/sync.h"
+
+int sw_sync_data(struct swapfs *fs, fuse_ino_t nr, uint32_t *seen)
+{
+	struct sw_inode *ino;
+	int err = 0;
+
+	ino = sw_inode_lookup(fs, nr);
+	if (ino && !ino->dir) {
+		pthread_rwlock_wrlock(&ino->rw);
+		err = sw_wb_sync(fs, ino, seen);
+		pthread_rwlock_unlock(&ino->rw);
+	}
+	return err;
+}
+
+/* Data written, then records committed: durable (fsync) or in the log (close). */
+int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable, uint32_t *seen)
+{
+	int err = sw_sync_data(fs, nr, seen), cerr = 0;
+
+	pthread_mutex_lock(&fs->meta.lock);
+	if (durable || sw_meta_pending(&fs->meta))
+		cerr = sw_meta_commit(&fs->meta, durable);
+	pthread_mutex_unlock(&fs->meta.lock);
+	if (cerr)
+		sw_err("metadata commit: %s", strerror(-cerr));
+	return err ? err : cerr;
+}
