@@ -392,7 +392,7 @@ static int file_add(struct conn *c, uint64_t grant, uint64_t *id, int64_t *size)
 	pthread_mutex_lock(&fs->meta.lock);	/* writers change the size and errors under it */
 	ino = sw_inode_get(&fs->meta, g.ino);
 	if (ino) {
-		ino->nopen++;
+		sw_dn(ino)->nopen++;
 		seq = sw_errseq_sample(ino);
 		*size = (int64_t)ino->a.size;
 	}

@@ -38,19 +38,19 @@ static void op_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 		fuse_reply_err(req, ino ? ENOMEM : ENOENT);
 		return;
 	}
-	pthread_rwlock_rdlock(&ino->rw);
+	pthread_rwlock_rdlock(&sw_dn(ino)->rw);
 	while (sw_writes_pending(fs, ino)) {	/* the bytes being written first */
-		pthread_rwlock_unlock(&ino->rw);
-		pthread_rwlock_wrlock(&ino->rw);
+		pthread_rwlock_unlock(&sw_dn(ino)->rw);
+		pthread_rwlock_wrlock(&sw_dn(ino)->rw);
 		sw_settle(fs, t, ino);
-		pthread_rwlock_unlock(&ino->rw);
-		pthread_rwlock_rdlock(&ino->rw);
+		pthread_rwlock_unlock(&sw_dn(ino)->rw);
+		pthread_rwlock_rdlock(&sw_dn(ino)->rw);
 	}
 	n = (uint64_t)off >= ino->a.size ? 0 : ino->a.size - (uint64_t)off;
 	if (n > size)
 		n = size;
 	if (!n) {
-		pthread_rwlock_unlock(&ino->rw);
+		pthread_rwlock_unlock(&sw_dn(ino)->rw);
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
@@ -59,7 +59,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	buf = sw_staging(t, e - s);
 	err = buf ? sw_ra_read(fs, ino, (uint64_t)off, n, buf, &from, &pin) : -ENOMEM;
 	if (err == 1) {
-		pthread_rwlock_unlock(&ino->rw);
+		pthread_rwlock_unlock(&sw_dn(ino)->rw);
 		fuse_reply_buf(req, from, n);
 		if (pin.c)
 			sw_ra_unpin(fs, &pin);
@@ -67,7 +67,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino_nr, size_t size, off_t off,
 	}
 	if (!err)
 		err = sw_read_sync(fs, t, ino, s, e, buf);
-	pthread_rwlock_unlock(&ino->rw);
+	pthread_rwlock_unlock(&sw_dn(ino)->rw);
 	if (err)
 		fuse_reply_err(req, -err);
 	else
@@ -100,7 +100,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t
 		fuse_reply_write(req, 0);
 		return;
 	}
-	pthread_rwlock_wrlock(&ino->rw);
+	pthread_rwlock_wrlock(&sw_dn(ino)->rw);
 	if (fi->flags & O_APPEND) {
 		pthread_mutex_lock(&fs->meta.lock);	/* a failed write-behind may trim it */
 		start = ino->a.size;
@@ -118,7 +118,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino_nr, const char *data, size_t
 		sw_kill_suid(fs, ino, fuse_req_ctx(req)->uid);
 	if (lost && !taken && seen)
 		sw_wb_error(fs, ino, &seen->write);	/* this call tells of the chunk it lost */
-	pthread_rwlock_unlock(&ino->rw);
+	pthread_rwlock_unlock(&sw_dn(ino)->rw);
 	if (taken)	/* a short write: the rest is refused (err), not lost */
 		fuse_reply_write(req, taken);
 	else
@@ -152,7 +152,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino_nr, int mode, off_t off,
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	pthread_rwlock_wrlock(&ino->rw);
+	pthread_rwlock_wrlock(&sw_dn(ino)->rw);
 	if (sw_thread_io(fs))
 		sw_settle(fs, sw_thread_io(fs), ino);
 	if (mode == 0 || mode == FALLOC_FL_KEEP_SIZE)
@@ -161,7 +161,7 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino_nr, int mode, off_t off,
 		err = sw_punch_hole(fs, ino, (uint64_t)off, (uint64_t)len);
 	else
 		err = -EOPNOTSUPP;
-	pthread_rwlock_unlock(&ino->rw);
+	pthread_rwlock_unlock(&sw_dn(ino)->rw);
 	fuse_reply_err(req, -err);
 }
 
@@ -179,11 +179,11 @@ static void op_lseek(fuse_req_t req, fuse_ino_t ino_nr, off_t off, int whence,
 		fuse_reply_err(req, ino ? EINVAL : ENOENT);
 		return;
 	}
-	pthread_rwlock_wrlock(&ino->rw);
+	pthread_rwlock_wrlock(&sw_dn(ino)->rw);
 	if (sw_thread_io(fs))
 		sw_settle(fs, sw_thread_io(fs), ino);
 	err = sw_seek_data_hole(ino, whence, &pos);
-	pthread_rwlock_unlock(&ino->rw);
+	pthread_rwlock_unlock(&sw_dn(ino)->rw);
 	if (err)
 		fuse_reply_err(req, -err);
 	else

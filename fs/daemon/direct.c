@@ -10,7 +10,7 @@
  * completes: FUSE readers and writers wait for it, and its extents reach
  * the log only after the data (meta.c skips in-flight inodes).  Fresh and
  * unwritten AUs are written whole, zero-padded around the caller's bytes.
- * A read counts in ino->client_reads, so no extent it reads from can be
+ * A read counts in sw_dn(ino)->client_reads, so no extent it reads from can be
  * freed (truncate, punch) before it has completed.  Ranges that are not
  * block aligned take the copying path of span.c, synchronously.
  */
@@ -45,7 +45,7 @@ static bool fuse_pending(struct swapfs *fs, const struct sw_inode *ino)
 	bool pending;
 
 	pthread_mutex_lock(&fs->meta.lock);	/* completions change the counts under it */
-	pending = ino->wb || ino->inflight > ino->client_inflight;
+	pending = sw_dn(ino)->wb || ino->inflight > sw_dn(ino)->client_inflight;
 	pthread_mutex_unlock(&fs->meta.lock);
 	return pending;
 }
@@ -116,7 +116,7 @@ static void finish(struct sw_dio *d)
 
 	pthread_mutex_lock(&m->lock);
 	if (!d->write) {
-		ino->client_reads--;
+		sw_dn(ino)->client_reads--;
 	} else {
 		if (error) {
 			sw_unmap_runs(fs, ino, d->runs, d->nruns);
@@ -127,7 +127,7 @@ static void finish(struct sw_dio *d)
 			sw_meta_dirty(m, ino);
 		}
 		ino->inflight--;
-		ino->client_inflight--;
+		sw_dn(ino)->client_inflight--;
 	}
 	pthread_cond_broadcast(&fs->io_cond);
 	pthread_mutex_unlock(&m->lock);
@@ -221,7 +221,7 @@ static int write_direct(struct swapfs *fs, struct sw_dio *d)
 		return err;
 	}
 	ino->inflight++;
-	ino->client_inflight++;
+	sw_dn(ino)->client_inflight++;
 	/* the table is read under the lock: a failing write may unmap concurrently */
 	if (d->off > as && sw_in_new_run(d->runs, d->nruns, as))
 		err = add_zeros(d, &cap, as, d->off);
@@ -288,7 +288,7 @@ static int read_direct(struct swapfs *fs, struct sw_dio *d)
 	pthread_mutex_lock(&fs->meta.lock);
 	err = sw_ext_walk(ino, d->off, up(d->off + d->n, BLK), direct_piece, &r);
 	if (!err)
-		ino->client_reads++;
+		sw_dn(ino)->client_reads++;
 	pthread_mutex_unlock(&fs->meta.lock);
 	for (size_t i = 0; !err && i < r.z.n; i++)
 		memset(d->buf + (r.z.r[i].off - d->off), 0, r.z.r[i].len);
@@ -366,13 +366,13 @@ int sw_dio_start(struct swapfs *fs, struct sw_dio *d)
 	if (d->off + d->len > SW_MAX_FILE_SIZE || d->off + d->len < d->off)
 		return d->write ? -EFBIG : -EINVAL;
 	/* writes must also drop the FUSE side's read-ahead window */
-	pthread_rwlock_wrlock(&ino->rw);
-	if (fuse_pending(fs, ino) || (d->write && ino->ra)) {
+	pthread_rwlock_wrlock(&sw_dn(ino)->rw);
+	if (fuse_pending(fs, ino) || (d->write && sw_dn(ino)->ra)) {
 		sw_ra_release(fs, ino);
 		err = fuse_pending(fs, ino) ? sw_settle(fs, t, ino) : 0;
 	}
 	if (err) {
-		pthread_rwlock_unlock(&ino->rw);
+		pthread_rwlock_unlock(&sw_dn(ino)->rw);
 		return err;
 	}
 	if (!d->write) {
@@ -380,7 +380,7 @@ int sw_dio_start(struct swapfs *fs, struct sw_dio *d)
 		if (d->n > d->len)
 			d->n = d->len;
 		if (!d->n) {
-			pthread_rwlock_unlock(&ino->rw);
+			pthread_rwlock_unlock(&sw_dn(ino)->rw);
 			d->done(d, 0);
 			return 1;
 		}
@@ -393,6 +393,6 @@ int sw_dio_start(struct swapfs *fs, struct sw_dio *d)
 		err = copy_path(fs, d);
 	else
 		err = d->write ? write_direct(fs, d) : read_direct(fs, d);
-	pthread_rwlock_unlock(&ino->rw);
+	pthread_rwlock_unlock(&sw_dn(ino)->rw);
 	return err;
 }

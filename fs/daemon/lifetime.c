@@ -21,10 +21,10 @@ void sw_free_unreachable(struct swapfs *fs, struct sw_inode *ino)
 {
 	struct swf_rec r = { .type = SWF_R_INODE_FREE };
 
-	if (ino->a.nlink || ino->nopen || ino->inflight || ino->client_reads || ino->wb || ino->ra ||
+	if (ino->a.nlink || sw_dn(ino)->nopen || ino->inflight || sw_dn(ino)->client_reads || sw_dn(ino)->wb || sw_dn(ino)->ra ||
 	    ino->a.ino == SW_ROOT_INO || fs->read_only)
 		return;
-	if (ino->nlookup) {
+	if (sw_dn(ino)->nlookup) {
 		struct swf_rec u = { .type = SWF_R_UNMAP,
 				     .u.extent = { .ino = ino->a.ino, .len = UINT64_MAX } };
 
@@ -39,8 +39,8 @@ void sw_free_unreachable(struct swapfs *fs, struct sw_inode *ino)
 
 void sw_inode_close_locked(struct swapfs *fs, struct sw_inode *ino)
 {
-	if (ino->nopen)
-		ino->nopen--;
+	if (sw_dn(ino)->nopen)
+		sw_dn(ino)->nopen--;
 	sw_free_unreachable(fs, ino);
 }
 

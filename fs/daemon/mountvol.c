@@ -181,7 +181,7 @@ int sw_mountvol_open(struct swapfs *fs, const char *devices, bool read_only,
 		return -EINVAL;
 	}
 	err = sw_meta_open(&fs->meta, fs->vol, &fs->sb, read_only ? SW_LOAD_READ_ONLY : 0,
-			   NULL, &rep);
+			   &sw_dnode_ops, &rep);
 	swe_fault_clear(fs->vol);
 	if (err && rep.nstale) {	/* an older copy of a member: its name, nothing else */
 		sw_err("%s run swapfsck", rep.why);
@@ -220,10 +220,10 @@ void sw_mountvol_drain(struct swapfs *fs)
 
 	sw_for_each_inode(&fs->meta, &it, i)
 		if (sw_writes_pending(fs, i)) {	/* I/O threads still complete jobs */
-			pthread_rwlock_wrlock(&i->rw);
+			pthread_rwlock_wrlock(&sw_dn(i)->rw);
 			if (sw_wb_sync(fs, i, NULL))
 				sw_err("inode %llu: staged data lost at unmount",
 				       (unsigned long long)i->a.ino);
-			pthread_rwlock_unlock(&i->rw);
+			pthread_rwlock_unlock(&sw_dn(i)->rw);
 		}
 }

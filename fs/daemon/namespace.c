@@ -42,7 +42,7 @@ static void make_entry(struct swapfs *fs, struct sw_inode *ino, struct fuse_entr
 	e->attr_timeout = fs->attr_timeout;
 	e->entry_timeout = fs->attr_timeout;
 	sw_fill_attr(fs, ino, &e->attr);
-	ino->nlookup++;
+	sw_dn(ino)->nlookup++;
 }
 
 static struct sw_inode *get_dir(struct swapfs *fs, fuse_ino_t nr, int *err)
@@ -101,7 +101,7 @@ static void forget_one(struct swapfs *fs, fuse_ino_t nr, uint64_t n)
 
 	if (!ino)
 		return;
-	ino->nlookup = ino->nlookup > n ? ino->nlookup - n : 0;
+	sw_dn(ino)->nlookup = sw_dn(ino)->nlookup > n ? sw_dn(ino)->nlookup - n : 0;
 	sw_free_unreachable(fs, ino);
 }
 
@@ -163,7 +163,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr, int to_
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	pthread_rwlock_wrlock(&ino->rw);
+	pthread_rwlock_wrlock(&sw_dn(ino)->rw);
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (ino->dir)
 			err = EISDIR;
@@ -196,7 +196,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t nr, struct stat *attr, int to_
 		sw_fill_attr(fs, ino, &st);
 	}
 	pthread_mutex_unlock(&fs->meta.lock);
-	pthread_rwlock_unlock(&ino->rw);
+	pthread_rwlock_unlock(&sw_dn(ino)->rw);
 	if (err)
 		fuse_reply_err(req, err);
 	else
@@ -286,7 +286,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		ino = sw_inode_get(m, r.u.inode.ino);
 		make_entry(fs, ino, &e);
 		if (fi)
-			ino->nopen++;
+			sw_dn(ino)->nopen++;
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (err && fi)
@@ -605,7 +605,7 @@ static void op_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 	pthread_mutex_lock(&fs->meta.lock);
 	ino = sw_inode_get(&fs->meta, nr);
 	if (ino) {
-		ino->nopen++;
+		sw_dn(ino)->nopen++;
 		/* an earlier write-behind error that some file reported is not this one's */
 		seen->write = seen->fsync = seen->close = sw_errseq_sample(ino);
 	}
@@ -621,15 +621,15 @@ static void op_open(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 		bool empty;
 		int err;
 
-		pthread_rwlock_wrlock(&ino->rw);
+		pthread_rwlock_wrlock(&sw_dn(ino)->rw);
 		pthread_mutex_lock(&fs->meta.lock);	/* a failing write-behind may trim it */
 		empty = !ino->a.size;
 		pthread_mutex_unlock(&fs->meta.lock);
 		err = empty ? 0 : sw_truncate(fs, ino, 0);
-		pthread_rwlock_unlock(&ino->rw);
+		pthread_rwlock_unlock(&sw_dn(ino)->rw);
 		if (err) {
 			pthread_mutex_lock(&fs->meta.lock);
-			ino->nopen--;
+			sw_dn(ino)->nopen--;
 			pthread_mutex_unlock(&fs->meta.lock);
 			free(of);
 			fuse_reply_err(req, -err);
@@ -650,12 +650,12 @@ static void release_read_ahead(struct swapfs *fs, fuse_ino_t nr)
 	if (!ino || ino->dir)
 		return;
 	pthread_mutex_lock(&fs->meta.lock);	/* opens change nopen under it */
-	last = ino->ra && ino->nopen <= 1;
+	last = sw_dn(ino)->ra && sw_dn(ino)->nopen <= 1;
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (last) {
-		pthread_rwlock_wrlock(&ino->rw);
+		pthread_rwlock_wrlock(&sw_dn(ino)->rw);
 		sw_ra_release(fs, ino);
-		pthread_rwlock_unlock(&ino->rw);
+		pthread_rwlock_unlock(&sw_dn(ino)->rw);
 	}
 }
 

@@ -133,7 +133,7 @@ static struct ra_chunk *ra_slot(struct sw_ra *ra, uint64_t reader)
 /* Drop ino's window once its reads are done (inode write lock or last user). */
 void sw_ra_release(struct swapfs *fs, struct sw_inode *ino)
 {
-	struct sw_ra *ra = ino->ra;
+	struct sw_ra *ra = sw_dn(ino)->ra;
 
 	if (!ra)
 		return;
@@ -143,7 +143,7 @@ void sw_ra_release(struct swapfs *fs, struct sw_inode *ino)
 	for (int i = 0; i < RA_SLOTS; i++)
 		if (ra->c[i].buf)
 			swe_arena_free(fs->arena, ra->c[i].buf);
-	ino->ra = NULL;
+	sw_dn(ino)->ra = NULL;
 	pthread_cond_broadcast(&fs->io_cond);	/* staging space came free */
 	pthread_mutex_unlock(&fs->meta.lock);
 	free(ra);
@@ -169,8 +169,8 @@ int sw_ra_read(struct swapfs *fs, struct sw_inode *ino, uint64_t off, uint64_t n
 	if (ino->a.size < 4 * ch)
 		return 0;	/* small files: one direct read is as good */
 	pthread_mutex_lock(&m->lock);
-	ra = ino->ra;
-	if (!ra && !(ra = ino->ra = calloc(1, sizeof(*ra)))) {
+	ra = sw_dn(ino)->ra;
+	if (!ra && !(ra = sw_dn(ino)->ra = calloc(1, sizeof(*ra)))) {
 		pthread_mutex_unlock(&m->lock);
 		return 0;
 	}

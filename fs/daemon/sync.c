@@ -17,9 +17,9 @@ int sw_sync_data(struct swapfs *fs, fuse_ino_t nr, uint32_t *seen)
 
 	ino = sw_inode_lookup(fs, nr);
 	if (ino && !ino->dir) {
-		pthread_rwlock_wrlock(&ino->rw);
+		pthread_rwlock_wrlock(&sw_dn(ino)->rw);
 		err = sw_wb_sync(fs, ino, seen);
-		pthread_rwlock_unlock(&ino->rw);
+		pthread_rwlock_unlock(&sw_dn(ino)->rw);
 	}
 	return err;
 }

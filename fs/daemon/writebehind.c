@@ -61,18 +61,18 @@ static void wb_lost(struct swapfs *fs, struct sw_inode *ino, const struct sw_chu
 	struct sw_lost l = { c->size0 > c->lo ? c->size0 : c->lo, c->hi }, *nl;
 	bool again = true;
 
-	ino->wb_error = error;
-	ino->wb_errseq++;
-	ino->wb_error_seen = false;
-	nl = realloc(ino->wb_lost, (ino->nwb_lost + 1) * sizeof(*nl));
+	sw_dn(ino)->wb_error = error;
+	sw_dn(ino)->wb_errseq++;
+	sw_dn(ino)->wb_error_seen = false;
+	nl = realloc(sw_dn(ino)->wb_lost, (sw_dn(ino)->nwb_lost + 1) * sizeof(*nl));
 	if (nl) {
-		ino->wb_lost = nl;
-		nl[ino->nwb_lost++] = l;
+		sw_dn(ino)->wb_lost = nl;
+		nl[sw_dn(ino)->nwb_lost++] = l;
 	}
 	while (again) {
 		again = false;
-		for (size_t i = 0; i <= ino->nwb_lost; i++) {
-			const struct sw_lost *x = i < ino->nwb_lost ? &ino->wb_lost[i] : &l;
+		for (size_t i = 0; i <= sw_dn(ino)->nwb_lost; i++) {
+			const struct sw_lost *x = i < sw_dn(ino)->nwb_lost ? &sw_dn(ino)->wb_lost[i] : &l;
 
 			if (x->floor < ino->a.size && ino->a.size <= x->hi) {
 				ino->a.size = x->floor;
@@ -85,7 +85,7 @@ static void wb_lost(struct swapfs *fs, struct sw_inode *ino, const struct sw_chu
 
 uint32_t sw_errseq_sample(const struct sw_inode *ino)
 {
-	return ino->wb_errseq - (ino->wb_errseq && !ino->wb_error_seen);
+	return sw_dn(ino)->wb_errseq - (sw_dn(ino)->wb_errseq && !sw_dn(ino)->wb_error_seen);
 }
 
 int sw_wb_error(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen)
@@ -93,10 +93,10 @@ int sw_wb_error(struct swapfs *fs, struct sw_inode *ino, uint32_t *seen)
 	int err = 0;
 
 	pthread_mutex_lock(&fs->meta.lock);
-	if (*seen != ino->wb_errseq) {
-		err = ino->wb_error;
-		*seen = ino->wb_errseq;
-		ino->wb_error_seen = true;
+	if (*seen != sw_dn(ino)->wb_errseq) {
+		err = sw_dn(ino)->wb_error;
+		*seen = sw_dn(ino)->wb_errseq;
+		sw_dn(ino)->wb_error_seen = true;
 	}
 	pthread_mutex_unlock(&fs->meta.lock);
 	return err;
@@ -202,7 +202,7 @@ static void wb_done(struct sw_job *job, int error)
 static void wait_inflight(struct swapfs *fs, struct sw_inode *ino)
 {
 	pthread_mutex_lock(&fs->meta.lock);
-	while (ino->inflight || ino->client_reads)
+	while (ino->inflight || sw_dn(ino)->client_reads)
 		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
 	pthread_mutex_unlock(&fs->meta.lock);
 }
@@ -210,7 +210,7 @@ static void wait_inflight(struct swapfs *fs, struct sw_inode *ino)
 void sw_wait_client_writes(struct swapfs *fs, struct sw_inode *ino)
 {
 	pthread_mutex_lock(&fs->meta.lock);
-	while (ino->client_inflight)
+	while (sw_dn(ino)->client_inflight)
 		pthread_cond_wait(&fs->io_cond, &fs->meta.lock);
 	pthread_mutex_unlock(&fs->meta.lock);
 }
@@ -218,7 +218,7 @@ void sw_wait_client_writes(struct swapfs *fs, struct sw_inode *ino)
 /* Send ino's staged chunk to the I/O thread (inode write lock held). */
 static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
 {
-	struct sw_chunk *c = ino->wb;
+	struct sw_chunk *c = sw_dn(ino)->wb;
 	struct sw_meta *m = &fs->meta;
 	uint64_t au = fs->sb.alloc_unit, as, ae;
 	struct wb_ctx *w = NULL;
@@ -231,7 +231,7 @@ static int wb_flush(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 
 	if (!c)
 		return 0;
-	ino->wb = NULL;
+	sw_dn(ino)->wb = NULL;
 	as = down(c->lo, au);
 	ae = up(c->hi, au);
 	/* a client write's zero padding of a unit this chunk shares must land first */
@@ -316,9 +316,9 @@ static int wb_drain(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino
 
 	wait_inflight(fs, ino);
 	pthread_mutex_lock(&fs->meta.lock);	/* settled: no lost range can be exposed any more */
-	free(ino->wb_lost);
-	ino->wb_lost = NULL;
-	ino->nwb_lost = 0;
+	free(sw_dn(ino)->wb_lost);
+	sw_dn(ino)->wb_lost = NULL;
+	sw_dn(ino)->nwb_lost = 0;
 	pthread_mutex_unlock(&fs->meta.lock);
 	return err;
 }
@@ -359,7 +359,7 @@ uint64_t sw_wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *in
 	sw_ra_release(fs, ino);	/* what was read ahead may be about to change */
 	while (off < end && !err) {
 		uint64_t base = down(off, ch), n = end - off < base + ch - off ? end - off : base + ch - off;
-		struct sw_chunk *c = ino->wb;
+		struct sw_chunk *c = sw_dn(ino)->wb;
 
 		if (c && (c->foff != base || off > c->hi || off + n < c->lo)) {
 			if ((err = wb_flush(fs, t, ino))) {
@@ -388,12 +388,12 @@ uint64_t sw_wb_write(struct swapfs *fs, struct thread_io *t, struct sw_inode *in
 			*c = (struct sw_chunk){ .foff = base, .lo = off, .hi = off,
 						.size0 = ino->a.size, .buf = buf };
 			pthread_mutex_unlock(&fs->meta.lock);
-			ino->wb = c;
+			sw_dn(ino)->wb = c;
 		}
 		err = wb_reserve(fs, ino, c, off < c->lo ? off : c->lo, off + n > c->hi ? off + n : c->hi);
 		if (err) {
 			if (c->lo == c->hi) {	/* nothing staged in it yet */
-				ino->wb = NULL;
+				sw_dn(ino)->wb = NULL;
 				pthread_mutex_lock(&fs->meta.lock);
 				sw_alloc_unreserve(&fs->meta.alloc, c->resv);
 				sw_meta_room_unhold(&fs->meta, c->room);
@@ -437,7 +437,7 @@ int sw_settle(struct swapfs *fs, struct thread_io *t, struct sw_inode *ino)
 
 	sw_ra_release(fs, ino);
 	pthread_mutex_lock(&fs->meta.lock);
-	busy = ino->wb || ino->inflight || ino->client_reads;
+	busy = sw_dn(ino)->wb || ino->inflight || sw_dn(ino)->client_reads;
 	pthread_mutex_unlock(&fs->meta.lock);
 	return busy ? wb_drain(fs, t, ino) : 0;
 }
@@ -447,7 +447,7 @@ bool sw_writes_pending(struct swapfs *fs, const struct sw_inode *ino)
 	bool pending;
 
 	pthread_mutex_lock(&fs->meta.lock);
-	pending = ino->wb || ino->inflight;
+	pending = sw_dn(ino)->wb || ino->inflight;
 	pthread_mutex_unlock(&fs->meta.lock);
 	return pending;
 }

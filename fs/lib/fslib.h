@@ -263,28 +263,10 @@ struct sw_inode {
 	char *symlink;
 	struct sw_dir *dir;
 	uint64_t parent;	/* directories: the containing directory */
-	uint64_t nlookup;	/* kernel references (FUSE lookup count) */
-	uint32_t nopen;
 	uint32_t inflight;	/* async writes not completed: their extents wait to be logged */
-	uint32_t client_inflight;	/* of those, client-path writes (fs/daemon/direct.c) */
-	uint32_t client_reads;	/* client-path reads in flight: no extent may move */
 	uint32_t ckpt_mark;	/* checkpoint attempt (ckpt_serial) that already wrote this directory */
-	/*
-	 * Write-behind errors, as Linux's errseq: the latest error, a count of
-	 * errors and whether any open file has reported the latest; each open
-	 * file keeps the count it has reported (struct sw_errseen), so every
-	 * open file sees each error once.
-	 */
-	int wb_error;
-	uint32_t wb_errseq;
-	bool wb_error_seen;
-	struct sw_lost *wb_lost;	/* failed staged ranges not yet settled (data.c) */
-	size_t nwb_lost;
-	void *wb;		/* the data path's staging chunk */
-	void *ra;		/* the data path's read-ahead window */
 	bool on_dirty;		/* on the list of inodes whose records wait for a commit */
 	struct sw_inode *dirty_next, *hnext;
-	pthread_rwlock_t rw;	/* data path: readers share, writers exclude */
 	/* the opener's part: sw_inode_ops.priv_size bytes, zeroed when the inode is created */
 	max_align_t priv[];
 };

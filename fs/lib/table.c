@@ -513,8 +513,6 @@ static void inode_destroy(struct sw_meta *m, struct sw_inode *ino)
 	free(ino->xa);
 	free(ino->ext);
 	free(ino->symlink);
-	free(ino->wb_lost);
-	pthread_rwlock_destroy(&ino->rw);
 	if (m->lib->ops.fini)
 		m->lib->ops.fini(ino);
 	free(ino);
@@ -561,7 +559,6 @@ static int apply_inode(struct sw_meta *m, const struct swf_inode_rec *r)
 			free(ino);
 			return err;
 		}
-		pthread_rwlock_init(&ino->rw, NULL);
 		ino->hnext = m->htab[hslot(m, r->ino)];
 		m->htab[hslot(m, r->ino)] = ino;
 		m->count++;
