@@ -15,6 +15,7 @@
 
 #include "fs/client/proto.h"
 #include "fs/daemon/client_srv.h"
+#include "fs/daemon/fuse_io.h"
 #include "fs/daemon/inode.h"
 #include "fs/daemon/xattr.h"
 
@@ -98,7 +99,7 @@ static void reply_xattr(fuse_req_t req, int err, size_t size, void *buf, size_t 
 
 static char *stats_json(struct swapfs *fs, size_t *len)
 {
-	size_t cap = 4096 + 512 * swe_volume_ndev(fs->vol), n = 0;
+	size_t cap = 8192 + 512 * swe_volume_ndev(fs->vol), n = 0;
 	char *buf = malloc(cap);
 
 	if (!buf)
@@ -117,8 +118,10 @@ static char *stats_json(struct swapfs *fs, size_t *len)
 		    (unsigned long long)st.errors, (unsigned long long)st.inflight,
 		    (unsigned long long)st.busy_ns);
 	}
+	OUT("],\"requests\":{");
+	n += sw_fuse_requests_json(buf + n, cap - n);
 	pthread_mutex_lock(&fs->meta.lock);
-	OUT("],\"staging_bytes\":%zu,\"staging_free_bytes\":%zu,\"writes_in_flight\":%u,"
+	OUT("},\"staging_bytes\":%zu,\"staging_free_bytes\":%zu,\"writes_in_flight\":%u,"
 	    "\"io_errors\":%llu,\"files\":%zu,\"used_bytes\":%llu,\"volume_bytes\":%llu,"
 	    "\"commits\":%llu,\"checkpoints\":%llu,\"log_bytes\":%llu,\"log_size\":%llu}\n",
 	    swe_arena_size(fs->arena), swe_arena_free_bytes(fs->arena), fs->inflight_total,

@@ -1,0 +1,47 @@
+#!/bin/sh
+# smallfile.sh - what small-file operations cost, counted (never timed):
+# the FUSE requests by opcode and the member writes and flushes of the
+# stats xattr, before and after each operation (docs/PERFORMANCE.md,
+# "Small files: where the time goes").
+set -u
+. "$(dirname "$0")/lib.sh"
+require_fuse
+make_images 4 256M
+format
+mount_fs
+
+# count.py MNT: each check runs an operation and asserts on its counts
+cat >"$T/count.py" <<'PY'
+import json, os, sys
+mnt = sys.argv[1]
+d = os.path.join(mnt, "d")
+bad = []
+
+def stats():
+    return json.loads(os.getxattr(mnt, "swapfs.stats"))
+
+def counts(fn):
+    """Requests by opcode and member totals that fn caused (the stats read excluded)."""
+    s0 = stats()
+    fn()
+    s1 = stats()
+    req = {k: v - s0["requests"].get(k, 0) for k, v in s1["requests"].items()}
+    req["GETXATTR"] -= 1	# the second stats read
+    req = {k: v for k, v in req.items() if v}
+    tot = lambda s, key: sum(m[key] for m in s["members"])
+    return req, {k: tot(s1, k) - tot(s0, k) for k in ("writes", "flushes")}
+
+def check(what, cond, seen):
+    if not cond:
+        bad.append(f"{what}: {seen}")
+
+os.mkdir(d)
+req, dev = counts(lambda: os.close(os.open(f"{d}/a", os.O_CREAT | os.O_WRONLY, 0o644)))
+check("create counted", req.get("CREATE") == 1, req)
+if bad:
+    print("\n".join(bad))
+    sys.exit(1)
+PY
+$PY "$T/count.py" "$MNT" || fail "small-file counts"
+umount_fs
+echo PASS
