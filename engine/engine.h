@@ -120,7 +120,7 @@ const struct swe_device_info *swe_volume_device(const struct swe_volume *vol,
 int swe_volume_fd(const struct swe_volume *vol, unsigned dev);
 void swe_volume_stats(const struct swe_volume *vol, unsigned dev,
 		      struct swe_device_stats *st);
-/* fdatasync every member, synchronously. */
+/* fdatasync every member, synchronously (as swe_member_flush). */
 int swe_volume_flush(struct swe_volume *vol);
 /*
  * Change the stripe unit and data offset after open (once the superblock
@@ -136,6 +136,13 @@ int swe_member_pread(struct swe_volume *vol, unsigned dev, void *buf,
 		     size_t len, uint64_t offset);
 int swe_member_pwrite(struct swe_volume *vol, unsigned dev, const void *buf,
 		      size_t len, uint64_t offset);
+/*
+ * fdatasync one member; none when no write of this volume to it ended
+ * since the last flush began (and no fault is armed): the cache holds
+ * nothing of ours to make durable.  Concurrent callers share one: a flush
+ * that finds nothing written waits for the one running, which covers the
+ * writes it waited for.
+ */
 int swe_member_flush(struct swe_volume *vol, unsigned dev);
 
 /* ---- fault injection (tests of every layer use this) ------------------ */

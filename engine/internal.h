@@ -13,6 +13,7 @@ struct swe_dev_counters {
 	_Atomic uint64_t reads, writes, flushes, errors;
 	_Atomic uint64_t inflight;
 	_Atomic uint64_t busy_since_ns, busy_ns;
+	atomic_bool unflushed;	/* a write ended since the last swe_member_flush began */
 };
 
 struct swe_fault_slot {
@@ -37,6 +38,8 @@ struct swe_volume {
 	struct swe_device_info info[SWE_MAX_DEVICES];
 	struct swe_dev_counters ctr[SWE_MAX_DEVICES];
 	pthread_mutex_t fault_lock;
+	/* per member: a flush that found nothing written waits for one running */
+	pthread_mutex_t flush_lock[SWE_MAX_DEVICES];
 	_Atomic unsigned nfaults;	/* armed slots, 0 = fast path */
 	struct swe_fault_slot faults[SWE_MAX_FAULTS];
 };

@@ -314,10 +314,13 @@ int swe_volume_open(struct swe_volume **out, const char *const *paths,
 		return swe_fail(e, -ENOMEM, "volume");
 	for (unsigned i = 0; i < SWE_MAX_DEVICES; i++) {
 		vol->fds[i] = -1;
+		vol->ctr[i].unflushed = true;	/* what an earlier user left in the cache */
 		for (unsigned k = 0; k < SWE_MAX_HOLD; k++)
 			vol->hold_fds[i][k] = -1;
 	}
 	pthread_mutex_init(&vol->fault_lock, NULL);
+	for (unsigned i = 0; i < SWE_MAX_DEVICES; i++)
+		pthread_mutex_init(&vol->flush_lock[i], NULL);
 	vol->ndev = ndev;
 	vol->read_only = o.read_only;
 	vol->stripe = (struct swe_stripe){ .stripe_unit = o.stripe_unit,
@@ -443,12 +446,21 @@ int swe_member_flush(struct swe_volume *vol, unsigned dev)
 	struct swe_fault_action act = {0};
 	int err = 0;
 
+	pthread_mutex_lock(&vol->flush_lock[dev]);
+	/* nothing written since the last flush began: no fdatasync (unless faults are armed) */
+	if (!atomic_exchange(&vol->ctr[dev].unflushed, false) && !atomic_load(&vol->nfaults)) {
+		pthread_mutex_unlock(&vol->flush_lock[dev]);
+		return 0;
+	}
 	swe_ctr_start(&vol->ctr[dev]);
 	if (swe_fault_check(vol, dev, SWE_FLUSH, &act) && act.error)
 		err = -act.error;
 	else if (fdatasync(vol->fds[dev]) < 0)
 		err = -errno;
+	if (err)
+		atomic_store(&vol->ctr[dev].unflushed, true);	/* the next flush tries again */
 	swe_ctr_end(&vol->ctr[dev], SWE_FLUSH, 0, err != 0);
+	pthread_mutex_unlock(&vol->flush_lock[dev]);
 	return err;
 }
 
@@ -469,6 +481,8 @@ void swe_volume_close(struct swe_volume *vol)
 		free((char *)vol->info[i].path);
 	}
 	pthread_mutex_destroy(&vol->fault_lock);
+	for (unsigned i = 0; i < SWE_MAX_DEVICES; i++)
+		pthread_mutex_destroy(&vol->flush_lock[i]);
 	free(vol);
 }
 
@@ -540,6 +554,7 @@ void swe_ctr_end(struct swe_dev_counters *c, enum swe_op op, uint64_t bytes,
 		atomic_fetch_add(&c->bytes_read, bytes);
 		break;
 	case SWE_WRITE:
+		atomic_store(&c->unflushed, true);
 		atomic_fetch_add(&c->writes, 1);
 		atomic_fetch_add(&c->bytes_written, bytes);
 		break;

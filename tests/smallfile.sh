@@ -38,6 +38,17 @@ def check(what, cond, seen):
 os.mkdir(d)
 req, dev = counts(lambda: os.close(os.open(f"{d}/a", os.O_CREAT | os.O_WRONLY, 0o644)))
 check("create counted", req.get("CREATE") == 1, req)
+
+# fsync: a member is flushed only when something was written to it since
+# its last flush (the data's member, the log's mirrors); none when clean
+fd = os.open(f"{d}/db", os.O_CREAT | os.O_RDWR, 0o644)
+os.write(fd, b"w" * (1 << 20))
+os.fsync(fd)
+req, dev = counts(lambda: (os.pwrite(fd, b"p" * 512, 4096), os.fsync(fd)))
+check("512 B pwrite + fsync flushes the written members", 1 <= dev["flushes"] <= 3, dev)
+req, dev = counts(lambda: os.fsync(fd))
+check("fsync with nothing written flushes nothing", dev["flushes"] == 0, dev)
+os.close(fd)
 if bad:
     print("\n".join(bad))
     sys.exit(1)
