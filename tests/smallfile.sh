@@ -8,7 +8,7 @@ set -u
 require_fuse
 make_images 4 256M
 format
-mount_fs
+mount_fs -o attr_timeout=3600	# no entry times out between the steps
 
 # count.py MNT: each check runs an operation and asserts on its counts
 cat >"$T/count.py" <<'PY'
@@ -38,6 +38,12 @@ def check(what, cond, seen):
 os.mkdir(d)
 req, dev = counts(lambda: os.close(os.open(f"{d}/a", os.O_CREAT | os.O_WRONLY, 0o644)))
 check("create counted", req.get("CREATE") == 1, req)
+
+# a name looked up and missing is remembered: the create that follows sends no LOOKUP
+check("missing name", not os.path.exists(f"{d}/b"), "exists")
+req, dev = counts(lambda: os.close(os.open(f"{d}/b", os.O_CREAT | os.O_WRONLY, 0o644)))
+check("create after a failed lookup: no LOOKUP", "LOOKUP" not in req and req.get("CREATE") == 1, req)
+check("the created name is seen", os.path.exists(f"{d}/b") and "b" in os.listdir(d), "missing")
 
 # fsync: a member is flushed only when something was written to it since
 # its last flush (the data's member, the log's mirrors); none when clean

@@ -91,8 +91,17 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_unlock(&fs->meta.lock);
 	if (ino)
 		fuse_reply_entry(req, &e);
-	else
-		fuse_reply_err(req, err ? err : ENOENT);
+	else if (!err) {
+		/*
+		 * A negative entry the kernel keeps: names change only through
+		 * its requests, so an O_CREAT open of this name goes straight
+		 * to CREATE.
+		 */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->attr_timeout;
+		fuse_reply_entry(req, &e);
+	} else
+		fuse_reply_err(req, err);
 }
 
 static void forget_one(struct swapfs *fs, fuse_ino_t nr, uint64_t n)
