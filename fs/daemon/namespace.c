@@ -741,17 +741,21 @@ static size_t dir_seek(const struct sw_dir *d, uint64_t off)
 	return lo;
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+/*
+ * READDIR, or with plus READDIRPLUS: each entry with its attributes and a
+ * lookup reference (none for "." and "..", which the kernel does not link),
+ * so `ls -l`, du, tar and rsync send no LOOKUP per name.
+ */
+static void do_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off, bool plus)
 {
 	struct swapfs *fs = sw_fs(req);
 	struct sw_inode *dir;
 	char *buf = malloc(size ? size : 1);
 	size_t used = 0;
 	struct stat st = {0};
+	struct fuse_entry_param pe = {0};
 	int err;
 
-	(void)fi;
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -767,9 +771,10 @@ static void op_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
 
 			if ((uint64_t)off > (uint64_t)k)
 				continue;
-			st.st_ino = dot_ino[k];
-			st.st_mode = S_IFDIR;
-			n = fuse_add_direntry(req, buf + used, size - used, dots[k], &st, k + 1);
+			st.st_ino = pe.attr.st_ino = dot_ino[k];
+			st.st_mode = pe.attr.st_mode = S_IFDIR;
+			n = plus ? fuse_add_direntry_plus(req, buf + used, size - used, dots[k], &pe, k + 1) :
+				fuse_add_direntry(req, buf + used, size - used, dots[k], &st, k + 1);
 			if (n > size - used)
 				goto full;
 			used += n;
@@ -783,10 +788,17 @@ static void op_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
 				continue;
 			st.st_ino = e->ino;
 			st.st_mode = c->a.mode;
-			n = fuse_add_direntry(req, buf + used, size - used, e->name, &st,
-					      (off_t)e->cookie);
-			if (n > size - used)
+			if (plus)
+				make_entry(fs, c, &pe);
+			n = plus ? fuse_add_direntry_plus(req, buf + used, size - used, e->name, &pe,
+							  (off_t)e->cookie) :
+				fuse_add_direntry(req, buf + used, size - used, e->name, &st,
+						  (off_t)e->cookie);
+			if (n > size - used) {
+				if (plus)
+					c->nlookup--;	/* not sent: no reference */
 				break;
+			}
 			used += n;
 		}
 	}
@@ -797,6 +809,20 @@ full:
 	else
 		fuse_reply_buf(req, buf, used);
 	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, nr, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, nr, size, off, true);
 }
 
 static void op_fsyncdir(fuse_req_t req, fuse_ino_t nr, int datasync,
@@ -850,6 +876,7 @@ void sw_namespace_ops(struct fuse_lowlevel_ops *ops)
 	ops->fsync = op_fsync;
 	ops->opendir = op_opendir;
 	ops->readdir = op_readdir;
+	ops->readdirplus = op_readdirplus;
 	ops->fsyncdir = op_fsyncdir;
 	ops->statfs = op_statfs;
 	ops->create = op_create;
