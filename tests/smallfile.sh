@@ -8,7 +8,8 @@ set -u
 require_fuse
 make_images 4 256M
 format
-mount_fs -o attr_timeout=3600	# no entry times out between the steps
+# nothing times out between the steps; no background commit
+mount_fs -o attr_timeout=3600,commit=3600
 
 # count.py MNT: each check runs an operation and asserts on its counts
 cat >"$T/count.py" <<'PY'
@@ -29,7 +30,9 @@ def counts(fn):
     req["GETXATTR"] -= STATS_READ	# the second stats read
     req = {k: v for k, v in req.items() if v}
     tot = lambda s, key: sum(m[key] for m in s["members"])
-    return req, {k: tot(s1, k) - tot(s0, k) for k in ("writes", "flushes")}
+    dev = {k: tot(s1, k) - tot(s0, k) for k in ("writes", "flushes")}
+    dev["commits"] = s1["commits"] - s0["commits"]
+    return req, dev
 
 STATS_READ = 0	# GETXATTRs of one stats read (Python asks again with a larger buffer)
 STATS_READ = counts(lambda: None)[0].get("GETXATTR", 0)
@@ -66,6 +69,14 @@ check("missing name", not os.path.exists(f"{d}/b"), "exists")
 req, dev = counts(lambda: os.close(os.open(f"{d}/b", os.O_CREAT | os.O_WRONLY, 0o644)))
 check("create after a failed lookup: no LOOKUP", "LOOKUP" not in req and req.get("CREATE") == 1, req)
 check("the created name is seen", os.path.exists(f"{d}/b") and "b" in os.listdir(d), "missing")
+
+# close of a read-only open writes nothing, even with other records pending
+os.chmod(f"{d}/a", 0o600)
+req, dev = counts(lambda: os.close(os.open(f"{d}/b", os.O_RDONLY)))
+check("read-only open + close: no log write", dev == {"writes": 0, "flushes": 0, "commits": 0}, dev)
+# ... a writable one commits them (close survives a crash of the daemon)
+req, dev = counts(lambda: os.close(os.open(f"{d}/b", os.O_WRONLY)))
+check("writable open + close: log written", dev["commits"] == 1, dev)
 
 # fsync: a member is flushed only when something was written to it since
 # its last flush (the data's member, the log's mirrors); none when clean

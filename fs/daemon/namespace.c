@@ -692,11 +692,21 @@ static struct sw_errseen *errseen(const struct fuse_file_info *fi)
 
 /*
  * close(): the file's data and metadata survive a crash of the daemon; a
- * write-behind error this open file has not reported at a close yet.
+ * write-behind error this open file has not reported at a close yet.  A
+ * read-only open wrote nothing: no wait for other writers' staged data,
+ * no log write for other files' records (the background commit has them).
  */
 static void op_flush(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, false,
+	struct swapfs *fs = sw_fs(req);
+	struct sw_inode *ino;
+
+	if (sw_ofile(fi) && !sw_ofile_writable(sw_ofile(fi))) {
+		ino = sw_inode_lookup(fs, nr);
+		fuse_reply_err(req, ino ? -sw_wb_error(fs, ino, &errseen(fi)->close) : 0);
+		return;
+	}
+	fuse_reply_err(req, -sw_sync_file(fs, nr, false,
 					  errseen(fi) ? &errseen(fi)->close : NULL));
 }
 
