@@ -43,14 +43,19 @@ def check(what, cond, seen):
 
 if sys.argv[2] == "listing":
     # after a remount (nothing cached): ls -l sends no LOOKUP per name
-    names = sorted(os.listdir(f"{mnt}/l"))	# warms the path to l only
+    os.stat(f"{mnt}/l")	# the path to l looked up
     req, dev = counts(lambda: [e.stat() for e in os.scandir(f"{mnt}/l")])
+    names = sorted(os.listdir(f"{mnt}/l"))
     check("ls -l: entries come with their attributes", "READDIRPLUS" in req and
           req.get("LOOKUP", 0) == 0 and req.get("GETATTR", 0) <= 1, req)	# the directory's atime
     check("ls -l: names", names == [f"f{i:02d}" for i in range(40)], names)
     req, dev = counts(lambda: [os.stat(f"{mnt}/l/f{i:02d}").st_size for i in range(40)])
     check("stat after ls -l: cached", not req, req)
-    check("sizes", all(os.stat(f"{mnt}/l/f{i:02d}").st_size == i for i in range(40)), "wrong")
+    open(f"{mnt}/l/new", "w").close()
+    os.unlink(f"{mnt}/l/f00")
+    names = set(os.listdir(f"{mnt}/l"))
+    check("a listing after create and unlink", "new" in names and "f00" not in names, names)
+    check("sizes", all(i == 0 or os.stat(f"{mnt}/l/f{i:02d}").st_size == i for i in range(40)), "wrong")
     if bad:
         print("\n".join(bad))
         sys.exit(1)
