@@ -42,6 +42,12 @@ def check(what, cond, seen):
         bad.append(f"{what}: {seen}")
 
 if sys.argv[2] == "listing":
+    with open(f"{mnt}/d/db", "rb") as f:
+        db = f.read()
+    want = bytearray(b"w" * (1 << 20) + b"e" * 512)
+    want[4096:8192] = b"q" * 4096
+    want[8192:12288] = b"o" * 4096
+    check("fdatasync'd file after kill -9", db == bytes(want), (len(db), db[4096:4106], db[8192:8202]))
     # after a remount (nothing cached): ls -l sends no LOOKUP per name
     os.stat(f"{mnt}/l")	# the path to l looked up
     req, dev = counts(lambda: [e.stat() for e in os.scandir(f"{mnt}/l")])
@@ -92,13 +98,24 @@ req, dev = counts(lambda: (os.pwrite(fd, b"p" * 512, 4096), os.fsync(fd)))
 check("512 B pwrite + fsync flushes the written members", 1 <= dev["flushes"] <= 3, dev)
 req, dev = counts(lambda: os.fsync(fd))
 check("fsync with nothing written flushes nothing", dev["flushes"] == 0, dev)
+
+# fdatasync of an overwrite in place (size and extents already in the
+# durable log): the data's member flushed, no log write for the times
+req, dev = counts(lambda: (os.pwrite(fd, b"o" * 4096, 8192), os.fdatasync(fd)))
+check("overwrite + fdatasync: no log write", dev["commits"] == 0 and dev["writes"] == 1 and
+      dev["flushes"] == 1, dev)
+# ... but a size the log does not have yet is written and flushed
+req, dev = counts(lambda: (os.pwrite(fd, b"e" * 512, 1 << 20), os.fdatasync(fd)))
+check("extending write + fdatasync: logged", dev["commits"] == 1 and dev["flushes"] >= 2, dev)
+os.pwrite(fd, b"q" * 4096, 4096)
+os.fdatasync(fd)	# the test then kills the daemon: size and bytes must be there
 os.close(fd)
 if bad:
     print("\n".join(bad))
     sys.exit(1)
 PY
 $PY "$T/count.py" "$MNT" ops || fail "small-file counts"
-umount_fs
+crash_fs
 mount_fs -o attr_timeout=3600
 $PY "$T/count.py" "$MNT" listing || fail "small-file counts after a remount"
 umount_fs

@@ -714,9 +714,10 @@ static void op_flush(fuse_req_t req, fuse_ino_t nr, struct fuse_file_info *fi)
 static void op_fsync(fuse_req_t req, fuse_ino_t nr, int datasync,
 		     struct fuse_file_info *fi)
 {
-	(void)datasync;
-	fuse_reply_err(req, -sw_sync_file(sw_fs(req), nr, true,
-					  errseen(fi) ? &errseen(fi)->fsync : NULL));
+	uint32_t *seen = errseen(fi) ? &errseen(fi)->fsync : NULL;
+
+	fuse_reply_err(req, -(datasync ? sw_datasync_file(sw_fs(req), nr, seen) :
+			      sw_sync_file(sw_fs(req), nr, true, seen)));
 }
 
 /* ---- directories ------------------------------------------------------- */

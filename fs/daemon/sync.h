@@ -20,5 +20,10 @@ int sw_sync_data(struct swapfs *fs, fuse_ino_t nr, uint32_t *seen);
  * (close).  seen: the caller's cursor of write-behind errors (or NULL).
  */
 int sw_sync_file(struct swapfs *fs, fuse_ino_t nr, bool durable, uint32_t *seen);
+/*
+ * fdatasync: as a durable sw_sync_file, but when the durable log already
+ * holds the file's size and extents only the data is flushed.
+ */
+int sw_datasync_file(struct swapfs *fs, fuse_ino_t nr, uint32_t *seen);
 
 #endif

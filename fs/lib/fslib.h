@@ -266,6 +266,7 @@ struct sw_inode {
 	uint32_t inflight;	/* async writes not completed: their extents wait to be logged */
 	uint32_t ckpt_mark;	/* checkpoint attempt (ckpt_serial) that already wrote this directory */
 	bool on_dirty;		/* on the list of inodes whose records wait for a commit */
+	uint64_t logged_size;	/* the size of its latest record in the log */
 	struct sw_inode *dirty_next, *hnext;
 	/* the opener's part: sw_inode_ops.priv_size bytes, zeroed when the inode is created */
 	max_align_t priv[];
@@ -434,6 +435,11 @@ void sw_meta_room_unhold(struct sw_meta *m, uint64_t bytes);
 /* New inodes the table has room for, at its average cost per inode (statfs). */
 uint64_t sw_meta_inodes_free(const struct sw_meta *m);
 bool sw_meta_pending(const struct sw_meta *m);
+/*
+ * The durable log already holds all that reading ino's data needs: its
+ * size and extents (fdatasync then flushes the data alone).  Meta lock held.
+ */
+bool sw_meta_data_logged(const struct sw_meta *m, const struct sw_inode *ino);
 
 /* ---- table helpers ---------------------------------------------------- */
 struct sw_dent *sw_dir_lookup(struct sw_inode *dir, const char *name);

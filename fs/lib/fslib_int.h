@@ -25,6 +25,7 @@ struct sw_meta_lib {
 	bool repair;		/* SW_LOAD_REPAIR */
 	bool salvage;		/* SW_LOAD_SALVAGE: skip records that do not apply, count them */
 	bool ckpt_needed;	/* a checkpoint attempt failed after it began writing */
+	bool log_volatile;	/* committed records may not be durable yet (no flush since) */
 	uint32_t ckpt_serial;	/* attempts of ckpt_serialize (its directory marks) */
 	uint64_t mount_seq;	/* recorded in every checkpoint (swf_ckpt.mount_seq) */
 	uint64_t tbl_bytes;	/* checkpoint body size of the table (an upper bound) */

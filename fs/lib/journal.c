@@ -66,7 +66,14 @@ int sw_meta_emit(struct sw_meta *m, struct swf_rec *rec)
 	err = meta_apply(m, rec);
 	if (err)
 		return err == -EBADMSG ? -EINVAL : err;
-	return log_append(m, rec);
+	err = log_append(m, rec);
+	if (!err && rec->type == SWF_R_INODE) {
+		struct sw_inode *ino = sw_inode_get(m, rec->u.inode.ino);
+
+		if (ino)
+			ino->logged_size = rec->u.inode.size;
+	}
+	return err;
 }
 
 bool sw_meta_pending(const struct sw_meta *m)
@@ -74,11 +81,24 @@ bool sw_meta_pending(const struct sw_meta *m)
 	return m->lib->llen || m->lib->dirty;
 }
 
+bool sw_meta_data_logged(const struct sw_meta *m, const struct sw_inode *ino)
+{
+	if (m->lib->llen || m->lib->log_volatile || ino->a.size != ino->logged_size)
+		return false;
+	for (size_t i = 0; i < ino->next; i++)
+		if (!ino->ext[i].logged)
+			return false;
+	return true;
+}
+
 static int inode_rec(struct sw_meta *m, struct sw_inode *ino, uint16_t flags)
 {
 	struct swf_rec r = { .type = SWF_R_INODE, .flags = flags, .u.inode = ino->a };
+	int err = log_append(m, &r);
 
-	return log_append(m, &r);
+	if (!err)
+		ino->logged_size = ino->a.size;
+	return err;
 }
 
 /*
@@ -184,6 +204,8 @@ int sw_meta_commit(struct sw_meta *m, bool durable)
 	if (!m->lib->llen) {
 		if (durable && (err = swe_volume_flush(m->vol)))
 			return err;
+		if (durable)
+			m->lib->log_volatile = false;
 		release_pending_free(m);
 		return 0;
 	}
@@ -215,6 +237,7 @@ int sw_meta_commit(struct sw_meta *m, bool durable)
 	}
 	if (durable && (err = flush_members(m, m->nmirror)))
 		return err;
+	m->lib->log_volatile = !durable;
 	m->head += m->lib->llen;
 	m->lib->llen = 0;
 	m->commits++;
@@ -441,6 +464,7 @@ int sw_meta_checkpoint(struct sw_meta *m)
 	if (err)
 		return err;
 	m->lib->ckpt_needed = false;
+	m->lib->log_volatile = false;	/* ckpt_write flushed it */
 	m->gen++;
 	m->head = 0;
 	m->lib->llen = 0;

@@ -30,6 +30,7 @@ int meta_init(struct sw_meta *m, struct swe_volume *vol,
 	m->read_only = read_only;
 	m->nmirror = sb->dev_count < SWF_MIRRORS ? sb->dev_count : SWF_MIRRORS;
 	m->next_ino = SW_ROOT_INO + 1;
+	m->lib->log_volatile = true;	/* what a crashed daemon wrote may sit in a cache */
 	return 0;
 }
 
