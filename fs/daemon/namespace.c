@@ -807,7 +807,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t nr, size_t size, off_t off, bo
 						  (off_t)e->cookie);
 			if (n > size - used) {
 				if (plus)
-					c->nlookup--;	/* not sent: no reference */
+					sw_dn(c)->nlookup--;	/* not sent: no reference */
 				break;
 			}
 			used += n;
