@@ -19,6 +19,7 @@
 #include "fs/daemon/fuse_io.h"
 #include "fs/client/proto.h"
 #include "fs/daemon/swapfs.h"
+#include "fs/daemon/transport.h"
 
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
@@ -143,7 +144,7 @@ static void sw_init(void *userdata, struct fuse_conn_info *conn)
 	(void)userdata;
 	/* 1 MiB requests: libfuse 3.14's ceiling, and the stripe unit */
 	conn->max_write = 1 << 20;
-	conn->max_read = 1 << 20;
+	conn->max_read = sw_fuse_max_request();	/* as the mount's max_read */
 	conn->max_readahead = 1 << 20;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;
@@ -1079,13 +1080,15 @@ static char *stats_json(struct swapfs *fs, size_t *len)
 	pthread_mutex_lock(&fs->meta.lock);
 	OUT("],\"staging_bytes\":%zu,\"staging_free_bytes\":%zu,\"writes_in_flight\":%u,"
 	    "\"io_errors\":%llu,\"files\":%zu,\"used_bytes\":%llu,\"volume_bytes\":%llu,"
-	    "\"commits\":%llu,\"checkpoints\":%llu,\"log_bytes\":%llu,\"log_size\":%llu}\n",
+	    "\"commits\":%llu,\"checkpoints\":%llu,\"log_bytes\":%llu,\"log_size\":%llu,"
+	    "\"transport\":\"%s\"}\n",
 	    swe_arena_size(fs->arena), swe_arena_free_bytes(fs->arena), fs->inflight_total,
 	    (unsigned long long)atomic_load(&fs->io_errors), fs->meta.count,
 	    (unsigned long long)sw_meta_used_bytes(&fs->meta),
 	    (unsigned long long)swf_volume_bytes(&fs->sb),
 	    (unsigned long long)fs->meta.commits, (unsigned long long)fs->meta.checkpoints,
-	    (unsigned long long)fs->meta.head, (unsigned long long)fs->sb.log_size);
+	    (unsigned long long)fs->meta.head, (unsigned long long)fs->sb.log_size,
+	    sw_transport_name());
 	pthread_mutex_unlock(&fs->meta.lock);
 #undef OUT
 	*len = n < cap ? n : cap - 1;
