@@ -535,9 +535,9 @@ void sw_uring_watch(struct sw_uring *u, unsigned secs)
 		int64_t since = atomic_load(&u->q[i].busy_since);
 
 		if (since && now - since >= secs) {
-			sw_warn("io_uring queue %u: opcode %u in its handler for %lld s; "
-				"the queue's other requests wait", i, atomic_load(&u->q[i].busy_op),
-				(long long)(now - since));
+			sw_warn("io_uring queue %u: opcode %u has been in its handler for over %u s; "
+				"the queue's other requests wait", i, atomic_load(&u->q[i].busy_op), secs);
+			/* the next word about it after as long again */
 			atomic_compare_exchange_strong(&u->q[i].busy_since, &since, now);
 		}
 	}
