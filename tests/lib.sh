@@ -57,9 +57,12 @@ make_images() {
 
 format() { "$MKSWAPFS" -q "$@" $(echo "$DEVS" | tr ':' ' ') || fail "mkswapfs"; }
 
-# mount_fs [OPTIONS...]: start the daemon in the foreground, wait for the mount
+# mount_fs [OPTIONS...]: start the daemon in the foreground, wait for the mount;
+# SWAPFS_TEST_OPTS (e.g. "-o uring") goes to every mount, so the whole suite
+# runs on either FUSE transport
 mount_fs() {
-	"$SWAPFS" -f "$@" "$DEVS" "$MNT" 2>>"$T/daemon.log" &
+	# shellcheck disable=SC2086
+	"$SWAPFS" -f ${SWAPFS_TEST_OPTS:-} "$@" "$DEVS" "$MNT" 2>>"$T/daemon.log" &
 	DAEMON_PID=$!
 	for _ in $(seq 100); do
 		grep -q " $MNT " /proc/mounts && return 0

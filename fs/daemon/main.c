@@ -23,6 +23,7 @@
 #include "fs/daemon/mountvol.h"
 #include "fs/daemon/optable.h"
 #include "fs/daemon/swapfs.h"
+#include "fs/daemon/transport.h"
 
 struct cli {
 	char *devices;
@@ -30,6 +31,8 @@ struct cli {
 	char *read_ahead;
 	char *log_file, *log_level;
 	unsigned qd, io_threads;
+	unsigned fuse_threads, max_pages, uring_depth;
+	int uring, nouring;
 	double commit_interval;
 	double attr_timeout;
 	int read_only, no_client, client_fixed;
@@ -42,6 +45,11 @@ enum { KEY_HELP, KEY_VERSION, KEY_RO };
 static const struct fuse_opt cli_spec[] = {
 	CLI_OPT("qd=%u", qd),
 	CLI_OPT("io_threads=%u", io_threads),
+	CLI_OPT("fuse_threads=%u", fuse_threads),
+	CLI_OPT("max_pages=%u", max_pages),
+	CLI_OPT("uring", uring),
+	CLI_OPT("nouring", nouring),
+	CLI_OPT("uring_depth=%u", uring_depth),
 	CLI_OPT("staging=%s", staging),
 	CLI_OPT("commit=%lf", commit_interval),
 	CLI_OPT("attr_timeout=%lf", attr_timeout),
@@ -97,6 +105,12 @@ static void usage(void)
 "  -o qd=N                requests in flight per member and I/O thread (default 32)\n"
 "  -o io_threads=N        I/O threads, each with its own io_uring ring (default:\n"
 "                         one per member, up to 16; members are spread over them)\n"
+"  -o fuse_threads=N      threads reading /dev/fuse (default: one per CPU)\n"
+"  -o uring, -o nouring   FUSE-over-io_uring: one queue per CPU (-o uring turns on\n"
+"                         the fuse module's enable_uring; default: if offered)\n"
+"  -o uring_depth=N       requests in flight per io_uring queue (default 8)\n"
+"  -o max_pages=N         requests of up to N 4 KiB pages (default 256: 1 MiB;\n"
+"                         raises /proc/sys/fs/fuse/max_pages_limit if needed)\n"
 "  -o staging=SIZE        write-behind and I/O buffer memory (default 128M)\n"
 "  -o commit=SECONDS      interval of the background metadata commit (default 1)\n"
 "  -o attr_timeout=SECS   kernel attribute/entry cache time (default 1)\n"
@@ -112,7 +126,7 @@ static void usage(void)
 "  -o default_permissions kernel permission checks (always on)\n"
 "  -f                     stay in the foreground\n"
 "  -d                     foreground with FUSE debug output\n"
-"  -s                     single-threaded request loop\n"
+"  -s                     one thread reading /dev/fuse\n"
 "  -h, --help             this help\n"
 "  -V, --version          version\n"
 "\n"
@@ -174,13 +188,13 @@ int main(int argc, char **argv)
 	struct cli cli = { .qd = SWE_DEFAULT_QUEUE_DEPTH, .io_threads = 0, .commit_interval = 1.0,
 			   .attr_timeout = 1.0 };
 	struct fuse_cmdline_opts opts = {0};
-	struct fuse_loop_config loop = {0};
 	struct fuse_lowlevel_ops ops;
+	struct sw_transport_opts topts = { .uring_depth = 8 };
 	struct fuse_session *se = NULL;
 	static struct swapfs fs;
 	struct stat mst;
 	uint64_t staging = 128ull << 20, read_ahead = 4ull << 20;
-	char *fsname_opt = NULL, *esc, *mount_path = NULL;
+	char *fsname_opt = NULL, *esc, *mount_path = NULL, max_read[32];
 	bool mounted = false;
 	int ret = 1;
 
@@ -208,11 +222,12 @@ int main(int argc, char **argv)
 		goto out_opts;
 	}
 	if (cli.qd < 1 || cli.qd > 256 || cli.commit_interval <= 0 ||
-	    cli.io_threads > SW_MAX_IO_THREADS ||
+	    cli.io_threads > SW_MAX_IO_THREADS || cli.max_pages > 65535 ||
+	    cli.uring_depth > 1024 || (cli.uring && cli.nouring) ||
 	    cli.commit_interval > 3600 || cli.attr_timeout < 0 ||
 	    (cli.staging && (parse_size(cli.staging, &staging) || staging < (4u << 20))) ||
 	    (cli.read_ahead && (parse_size(cli.read_ahead, &read_ahead) || read_ahead > (1u << 30)))) {
-		fprintf(stderr, "swapfs: bad option value (qd 1..256, io_threads 1..16, commit 0..3600 s, staging >= 4M, read_ahead <= 1G)\n");
+		fprintf(stderr, "swapfs: bad option value (qd 1..256, io_threads 1..16, commit 0..3600 s, staging >= 4M, read_ahead <= 1G, max_pages <= 65535, uring_depth <= 1024, uring or nouring)\n");
 		ret = 2;
 		goto out_opts;
 	}
@@ -226,6 +241,13 @@ int main(int argc, char **argv)
 	fs.commit_interval = cli.commit_interval;
 	fs.attr_timeout = cli.attr_timeout;
 	fs.client_fixed = cli.client_fixed;
+	topts.threads = opts.singlethread ? 1 : cli.fuse_threads;
+	topts.clone_fd = opts.clone_fd;
+	topts.uring = cli.uring ? 1 : cli.nouring ? -1 : 0;
+	if (cli.uring_depth)
+		topts.uring_depth = cli.uring_depth;
+	sw_fuse_io_set_max_pages(cli.max_pages);
+	snprintf(max_read, sizeof(max_read), "-omax_read=%u", sw_fuse_max_request());
 	/* before anything is written: the root of the mount is a directory */
 	if (stat(opts.mountpoint, &mst) < 0) {
 		fprintf(stderr, "swapfs: mountpoint %s: %s\n", opts.mountpoint, strerror(errno));
@@ -242,7 +264,7 @@ int main(int argc, char **argv)
 		fsname_opt = NULL;
 	free(esc);
 	if (!fsname_opt || fuse_opt_add_arg(&args, fsname_opt) ||
-	    fuse_opt_add_arg(&args, "-omax_read=1048576"))
+	    fuse_opt_add_arg(&args, max_read))
 		goto out_opts;
 	sw_optable(&ops);
 	se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
@@ -256,13 +278,16 @@ int main(int argc, char **argv)
 	if (fuse_set_signal_handlers(se))
 		goto out_session;
 	mount_path = realpath(opts.mountpoint, NULL);	/* before it is a FUSE mount */
+	sw_transport_setup_kernel(&topts, cli.max_pages);
 	if (fuse_session_mount(se, opts.mountpoint)) {
 		fprintf(stderr, "swapfs: cannot mount on %s\n", opts.mountpoint);
 		goto out_signals;
 	}
 	mounted = true;
-	if (sw_fuse_io_install(se))
-		sw_warn("custom FUSE I/O unavailable: mmap of large files uses the page cache");
+	if (sw_fuse_io_install(se)) {
+		sw_warn("custom FUSE I/O unavailable: mmap of large files uses the page cache, no io_uring");
+		topts.uring = -1;
+	}
 	if (mount_path)
 		sw_find_bdi(&fs, mount_path);
 	fs.read_ahead = read_ahead;
@@ -289,14 +314,7 @@ int main(int argc, char **argv)
 		if (err)
 			sw_warn("client path (libswapfs) unavailable: %s", strerror(-err));
 	}
-	if (opts.singlethread) {
-		ret = fuse_session_loop(se);
-	} else {
-		loop.clone_fd = opts.clone_fd;
-		/* libfuse reports 'unset' as UINT_MAX; its own default is 10 */
-		loop.max_idle_threads = opts.max_idle_threads == UINT_MAX ? 10 : opts.max_idle_threads;
-		ret = fuse_session_loop_mt(se, &loop);
-	}
+	ret = sw_transport_run(se, &topts);
 	sw_csrv_stop(&fs);
 	sw_committer_stop(&fs);
 	sw_mountvol_drain(&fs);

@@ -10,6 +10,7 @@
 
 #include "fs/daemon/client_srv.h"
 #include "fs/daemon/data.h"
+#include "fs/daemon/fuse_io.h"
 #include "fs/daemon/namespace.h"
 #include "fs/daemon/optable.h"
 #include "fs/daemon/xattr.h"
@@ -19,7 +20,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	(void)userdata;
 	/* 1 MiB requests: libfuse 3.14's ceiling, and the stripe unit */
 	conn->max_write = 1 << 20;
-	conn->max_read = 1 << 20;
+	conn->max_read = sw_fuse_max_request();	/* as the mount's max_read */
 	conn->max_readahead = 1 << 20;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)
 		conn->want |= FUSE_CAP_ASYNC_READ;

@@ -17,6 +17,8 @@
 #include "fs/daemon/client_srv.h"
 #include "fs/daemon/fuse_io.h"
 #include "fs/daemon/inode.h"
+#include "fs/daemon/reqstats.h"
+#include "fs/daemon/transport.h"
 #include "fs/daemon/xattr.h"
 
 static int xattr_name_ok(const char *name)
@@ -123,13 +125,15 @@ static char *stats_json(struct swapfs *fs, size_t *len)
 	pthread_mutex_lock(&fs->meta.lock);
 	OUT("},\"staging_bytes\":%zu,\"staging_free_bytes\":%zu,\"writes_in_flight\":%u,"
 	    "\"io_errors\":%llu,\"files\":%zu,\"used_bytes\":%llu,\"volume_bytes\":%llu,"
-	    "\"commits\":%llu,\"checkpoints\":%llu,\"log_bytes\":%llu,\"log_size\":%llu}\n",
+	    "\"commits\":%llu,\"checkpoints\":%llu,\"log_bytes\":%llu,\"log_size\":%llu,"
+	    "\"transport\":\"%s\"}\n",
 	    swe_arena_size(fs->arena), swe_arena_free_bytes(fs->arena), fs->inflight_total,
 	    (unsigned long long)atomic_load(&fs->io_errors), fs->meta.count,
 	    (unsigned long long)sw_meta_used_bytes(&fs->meta),
 	    (unsigned long long)swf_volume_bytes(&fs->sb),
 	    (unsigned long long)fs->meta.commits, (unsigned long long)fs->meta.checkpoints,
-	    (unsigned long long)fs->meta.head, (unsigned long long)fs->sb.log_size);
+	    (unsigned long long)fs->meta.head, (unsigned long long)fs->sb.log_size,
+	    sw_transport_name());
 	pthread_mutex_unlock(&fs->meta.lock);
 #undef OUT
 	*len = n < cap ? n : cap - 1;
