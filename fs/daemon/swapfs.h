@@ -1,24 +1,12 @@
 /*
  * swapfs.h - state shared by the FUSE daemon's modules: the mounted
  * filesystem (struct swapfs), what an open file's handle points at, and
- * the data path's interface (data.c).  Each other module declares what it
- * exports in its own header.
+ * the data path's interface.  Each other module declares what it exports in
+ * its own header.
  *
- * The daemon's files in layers, lowest first.  A file calls only files of
- * lower layers (or of its own line, with no circle); nothing calls back up:
- *
- *   iothread fuse_io inode bdi lifetime   the I/O thread, /dev/fuse I/O, an
- *                                         inode by number, sysfs read-ahead,
- *                                         when an inode is freed
- *   data                                  file data: read, write-behind,
- *                                         read-ahead, truncate, fallocate
- *   direct sync                           client-path I/O; fsync/close
- *   client_srv                            the client path's socket server
- *   namespace xattr                       FUSE handlers: names, open files,
- *                                         directories; xattrs and stats
- *   optable mountvol                      the op table and INIT; the volume
- *                                         opened, committed, drained, closed
- *   main                                  options, usage, main()
+ * The daemon's files are in layers (tests/layers.txt, checked by
+ * tests/layers.sh; docs/HACKING.md says what each owns): a file calls only
+ * files of lower layers, or of its own layer with no circle.
  */
 #ifndef SWAPFS_SWAPFS_H
 #define SWAPFS_SWAPFS_H
