@@ -36,6 +36,17 @@ static int xattr_name_ok(const char *name)
 	return 0;
 }
 
+/* Log an xattr record r of ino and its new ctime (meta lock held); a positive errno. */
+static int log_xattr_change(struct swapfs *fs, struct sw_inode *ino, struct swf_rec *r)
+{
+	int err = -sw_meta_emit(&fs->meta, r);
+
+	ino->a.ctime_ns = sw_now_ns();
+	if (!err)
+		err = -sw_emit_inode(fs, ino, false);
+	return err;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
 			const char *value, size_t size, int flags)
 {
@@ -71,10 +82,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t nr, const char *name,
 		struct swf_rec r = { .type = SWF_R_XATTR_SET, .flags = SWF_RF_CONT,
 			.u.xattr = { nr, name, (uint16_t)strlen(name), value, (uint32_t)size } };
 
-		err = -sw_meta_emit(&fs->meta, &r);
-		ino->a.ctime_ns = sw_now_ns();
-		if (!err)
-			err = -sw_emit_inode(fs, ino, false);
+		err = log_xattr_change(fs, ino, &r);
 	}
 	pthread_mutex_unlock(&fs->meta.lock);
 	fuse_reply_err(req, err);
@@ -235,10 +243,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t nr, const char *name)
 		struct swf_rec r = { .type = SWF_R_XATTR_DEL, .flags = SWF_RF_CONT,
 			.u.xattr = { nr, name, (uint16_t)strlen(name), NULL, 0 } };
 
-		err = -sw_meta_emit(&fs->meta, &r);
-		ino->a.ctime_ns = sw_now_ns();
-		if (!err)
-			err = -sw_emit_inode(fs, ino, false);
+		err = log_xattr_change(fs, ino, &r);
 	}
 	pthread_mutex_unlock(&fs->meta.lock);
 	fuse_reply_err(req, err);
