@@ -229,8 +229,10 @@ int swe_ring_create(struct swe_ring **out, struct swe_volume *vol,
 void swe_ring_destroy(struct swe_ring *r);
 /*
  * Queue io: validates it (-EINVAL for misaligned or out-of-range requests,
- * nothing queued) and starts as much as the queue depth allows.  On
- * failure io->errmsg says why.
+ * -ENOMEM; nothing queued, io->errmsg says why) and starts as much as the
+ * queue depth allows.  Once it returns 0 the request completes through its
+ * callback, exactly once; a failed io_uring_submit is retried by the next
+ * reap or wait.
  */
 int swe_ring_submit(struct swe_ring *r, struct swe_io *io);
 /* Run completions; waits for at least one if wait and any I/O is pending.

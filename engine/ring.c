@@ -458,8 +458,15 @@ int swe_ring_submit(struct swe_ring *r, struct swe_io *io)
 	}
 	if (seg != pieces)
 		free(seg);
-	err = pump(r);
-	return err ? swe_io_fail(io, err, "io_uring_submit") : 0;
+	/*
+	 * The request is queued: it completes through its callback whatever
+	 * happens now.  A failed io_uring_submit is tried again by the next
+	 * reap or wait (they pump too, and report an error that persists), so
+	 * it must not be returned as a refusal: the caller would finish the
+	 * request a second time.
+	 */
+	pump(r);
+	return 0;
 }
 
 static int reap_done_list(struct swe_ring *r)
