@@ -71,13 +71,14 @@ print("stalled client dropped, the other finished")
 PY
 
 echo "== the daemon dies under a client: errors, no hang"
-$PY - "$MNT" <<'PY' &
+$PY - "$MNT" "$T/client_ready" <<'PY' &
 import sys, time
 
 from swapfs.aio import aio_handle
 import numpy as np
 h = aio_handle(mount=sys.argv[1], timeout=20)
 buf = h.new_buffer(4 << 20)
+open(sys.argv[2], "w").close()      # connected: the daemon may die now
 start = time.time()
 try:
     while time.time() - start < 60:
@@ -90,7 +91,13 @@ except OSError as e:
     print("client saw:", e)
 PY
 CLIENT=$!
-sleep 2
+# the client connects first (a loaded machine can take seconds), then runs a while
+for _ in $(seq 600); do
+	[ -e "$T/client_ready" ] && break
+	kill -0 "$CLIENT" 2>/dev/null || break
+	sleep 0.1
+done
+sleep 1
 crash_fs
 wait $CLIENT || fail "client after the daemon died"
 
