@@ -105,7 +105,7 @@ static void usage(void)
 "  -o qd=N                requests in flight per member and I/O thread (default 32)\n"
 "  -o io_threads=N        I/O threads, each with its own io_uring ring (default:\n"
 "                         one per member, up to 16; members are spread over them)\n"
-"  -o fuse_threads=N      threads reading /dev/fuse (default: one per CPU)\n"
+"  -o fuse_threads=N      threads reading /dev/fuse (default: one per CPU, at least 8)\n"
 "  -o uring, -o nouring   FUSE-over-io_uring: one queue per CPU (-o uring turns on\n"
 "                         the fuse module's enable_uring; default: if offered)\n"
 "  -o uring_depth=N       requests in flight per io_uring queue (default 8)\n"

@@ -226,7 +226,11 @@ static int start_readers(struct transport *t)
 	sigset_t block, old;
 	int err = 0;
 
-	t->nr = t->o->threads ? t->o->threads : cpus > 0 ? (unsigned)cpus : 1;
+	/*
+	 * At least 8 by default: a reader's read-ahead requests arrive together
+	 * and are served in parallel (cold reads on 2 CPUs, docs/PERFORMANCE.md).
+	 */
+	t->nr = t->o->threads ? t->o->threads : cpus > 8 ? (unsigned)cpus : 8;
 	t->r = calloc(t->nr, sizeof(*t->r));
 	if (!t->r)
 		return -ENOMEM;
