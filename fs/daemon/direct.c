@@ -8,7 +8,7 @@
  * A write maps its allocation units into the table when it is submitted
  * (so nothing allocates them twice) and counts in ino->inflight until it
  * completes: FUSE readers and writers wait for it, and its extents reach
- * the log only after the data (meta.c skips in-flight inodes).  Fresh and
+ * the log only after the data (fs/lib/journal.c skips in-flight inodes).  Fresh and
  * unwritten AUs are written whole, zero-padded around the caller's bytes.
  * A read counts in sw_dn(ino)->client_reads, so no extent it reads from can be
  * freed (truncate, punch) before it has completed.  Ranges that are not

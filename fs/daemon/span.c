@@ -8,7 +8,7 @@
  * written whole, zero-padded around the caller's bytes, so no AU ever
  * exposes bytes from an earlier owner.  New extents enter the table only
  * after their data is written, and reach the log at the next commit,
- * after the data (meta.c decides that order).  Writers hold the inode's
+ * after the data (fs/lib/journal.c decides that order).  Writers hold the inode's
  * write lock, then the metadata lock for the table change.
  */
 #include <errno.h>
