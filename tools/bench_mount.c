@@ -455,6 +455,7 @@ int bench_compare(int argc, char **argv, const char *self)
 			     .direct = true, .stream_bytes = 2ull << 30,
 			     .stream_counts = { 1, 4, 8, 16 }, .nstreams = 4 };
 	const char *images = "/dev/shm/swapbench", *png = NULL, *mount_opts = NULL;
+	bool made_images;
 	unsigned ndev = 4;
 	uint64_t dev_size = 3ull << 30;
 	char img[16][1024], mnt[1024], members[16 * 1024 + 16] = "", swapfs[4096], mkfs[4096];
@@ -472,7 +473,7 @@ int bench_compare(int argc, char **argv, const char *self)
 	}
 	sibling(self, "swapfs", "../fs/daemon/swapfs", swapfs, sizeof(swapfs));
 	sibling(self, "mkswapfs", "mkswapfs", mkfs, sizeof(mkfs));
-	mkdir(images, 0755);
+	made_images = mkdir(images, 0755) == 0;	/* ours to remove after, if still empty */
 	snprintf(mnt, sizeof(mnt), "%.900s/mnt", images);
 	mkdir(mnt, 0755);
 	for (unsigned i = 0; i < ndev; i++) {
@@ -688,5 +689,7 @@ out:
 	for (unsigned i = 0; i < ndev; i++)
 		unlink(img[i]);
 	rmdir(mnt);
+	if (made_images && !png)	/* a chart keeps its data files there */
+		rmdir(images);
 	return rc;
 }
