@@ -496,17 +496,22 @@ bool sw_uring_start(struct sw_uring *u, bool negotiated)
 void sw_uring_stop(struct sw_uring *u)
 {
 	uint64_t one = 1;
+	bool served;
 
 	if (!u)
 		return;
+	pthread_mutex_lock(&u->lock);
+	served = u->go == 1;	/* the queues registered: INIT took io_uring */
+	pthread_mutex_unlock(&u->lock);
 	release(u, -1);
 	if (u->stop_fd >= 0 && write(u->stop_fd, &one, sizeof(one)) != sizeof(one))
 		sw_err("io_uring: waking the queues: %s", strerror(errno));
 	for (unsigned i = 0; u->q && i < u->nq; i++)
 		if (u->q[i].started) {
 			pthread_join(u->q[i].thread, NULL);
-			sw_info("io_uring queue %u: %llu requests", i,
-				 (unsigned long long)atomic_load(&u->q[i].requests));
+			if (served)
+				sw_info("io_uring queue %u: %llu requests", i,
+					(unsigned long long)atomic_load(&u->q[i].requests));
 		}
 	for (unsigned i = 0; u->q && i < u->nq; i++)
 		if (u->q[i].u)
