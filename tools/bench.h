@@ -17,9 +17,6 @@ int bench_offload(int argc, char **argv, const char *self);
 int client_workload(const char *dir, unsigned files, uint64_t size, size_t block,
 		    unsigned qd, double *write_mib_s, double *read_mib_s);
 
-/* Page cache dropped (root), so reads that follow are cold. */
-void drop_caches(void);
-
 /* bench_streams.c: N concurrent writers (64 MiB writes + fsync), then N cold readers. */
 struct stream_result {
 	unsigned streams;

@@ -48,18 +48,6 @@ struct wl_result {
 	char transport[32];
 };
 
-void drop_caches(void)
-{
-	FILE *f;
-
-	sync();
-	f = fopen("/proc/sys/vm/drop_caches", "w");
-	if (f) {
-		fputs("3\n", f);
-		fclose(f);
-	}
-}
-
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len) {

@@ -26,18 +26,11 @@ static const char *const op_names[SMALL_OPS] = {
 	"create", "open_read", "stat", "pwrite_512", "pread_512", "unlink",
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void summarise(struct small_latency *l, double *us, unsigned n)
 {
 	double sum = 0;
 
-	qsort(us, n, sizeof(double), cmp_double);
+	sort_doubles(us, n);
 	for (unsigned i = 0; i < n; i++)
 		sum += us[i];
 	l->p50 = us[n / 2];

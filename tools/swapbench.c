@@ -295,20 +295,13 @@ static double fio_pass(const struct raw_opts *o, const char *rw)
 	return kib / 1024.0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 struct series { double v[32]; unsigned n; };
 
 static void series_add(struct series *s, double v) { if (s->n < 32) s->v[s->n++] = v; }
 
 static double series_median(struct series *s)
 {
-	qsort(s->v, s->n, sizeof(double), cmp_double);
+	sort_doubles(s->v, s->n);
 	return s->n ? s->v[s->n / 2] : 0;
 }
 

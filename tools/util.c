@@ -27,6 +27,30 @@ double fio_terse_kib(char *out, bool read)
 	return kib;
 }
 
+void drop_caches(void)
+{
+	FILE *f;
+
+	sync();
+	f = fopen("/proc/sys/vm/drop_caches", "w");
+	if (f) {
+		fputs("3\n", f);
+		fclose(f);
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void sort_doubles(double *v, size_t n)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+}
+
 int run_capture(char *const argv[], char **out)
 {
 	int pipefd[2], status;

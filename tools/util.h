@@ -14,6 +14,11 @@ double fio_terse_kib(char *out, bool read);
 /* Run argv, capture its stdout into a malloc'd string; returns exit status or -errno. */
 int run_capture(char *const argv[], char **out);
 
+/* Page cache dropped (root), so reads that follow are cold. */
+void drop_caches(void);
+/* v[0..n) in ascending order. */
+void sort_doubles(double *v, size_t n);
+
 /* A one-line progress indicator on stderr, only when stderr is a terminal. */
 struct progress {
 	bool tty;
